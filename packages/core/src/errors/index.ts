@@ -1,0 +1,1 @@
+export * from './echopanel-error.js';

@@ -1,0 +1,140 @@
+import type { ProviderHealth } from '../health/provider-health.js';
+
+/** Compute device a provider can run on. */
+export type Device = 'cpu' | 'cuda' | 'metal';
+
+/** What a provider can do; the host uses it to route and to describe providers in `/capabilities`. */
+export interface ProviderCapabilities {
+  /** Emits segments while audio is still arriving (otherwise only after each chunk is complete). */
+  readonly streaming: boolean;
+  /** Emits `isFinal: false` segments that a later segment replaces. */
+  readonly partialResults: boolean;
+  readonly wordTimestamps: boolean;
+  /** ISO 639-1 codes, or `'multilingual'`. */
+  readonly languages: readonly string[] | 'multilingual';
+  readonly devices: readonly Device[];
+  /** Implements {@link ASRProvider.decode} (one-shot decoding of a finished utterance). */
+  readonly decode?: boolean;
+}
+
+/** Whether a provider can run here, and if not exactly why and how to fix it. */
+export interface Availability {
+  readonly available: boolean;
+  /** Why not, in words a user can act on (e.g. "python module faster_whisper not importable"). */
+  readonly reason?: string;
+  /** What to do about it (e.g. the pip command). */
+  readonly hint?: string;
+}
+
+/** Where the audio comes from; several sources may share one session. */
+export type AudioSource = 'mic' | 'system' | (string & {});
+
+export interface Word {
+  readonly word: string;
+  /** Seconds from the stream's first sample. */
+  readonly start: number;
+  readonly end: number;
+  readonly probability?: number;
+}
+
+/** A piece of transcript. Times are seconds from the stream's first sample. */
+export interface Segment {
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+  /** `false` for a partial result that a later segment over the same audio replaces. */
+  readonly isFinal: boolean;
+  /** 0..1 */
+  readonly confidence?: number;
+  readonly language?: string;
+  readonly source?: AudioSource;
+  readonly words?: readonly Word[];
+}
+
+/**
+ * Events a provider reports about the audio of one `transcribe` call besides segments. Every sample received
+ * ends up in exactly one of `transcribed`, `skipped` (silence or a too-short tail, never sent to the engine) or
+ * `dropped` (lost, with a reason): nothing is lost silently.
+ */
+export type TranscriptionEvent =
+  | { readonly type: 'transcribed'; readonly samples: number; readonly start: number; readonly end: number }
+  | {
+      readonly type: 'skipped';
+      readonly samples: number;
+      readonly reason: 'silence' | 'too-short';
+      readonly start: number;
+      readonly end: number;
+    }
+  | { readonly type: 'dropped'; readonly samples: number; readonly reason: string; readonly start: number; readonly end: number }
+  | { readonly type: 'restart'; readonly reason: string }
+  | { readonly type: 'error'; readonly code: string; readonly message: string; readonly recovered: boolean };
+
+export interface TranscribeOptions {
+  /** Sample rate of the incoming PCM (mono s16le). Providers accept 16000; the host resamples before. */
+  readonly sampleRate: number;
+  readonly language?: string;
+  readonly source?: AudioSource;
+  readonly signal?: AbortSignal;
+  readonly wordTimestamps?: boolean;
+  /** Text that conditions the decoder (OpenAI `prompt`). */
+  readonly prompt?: string;
+  /** Accounting and recovery events (see {@link TranscriptionEvent}). */
+  readonly onEvent?: (event: TranscriptionEvent) => void;
+}
+
+/** Options of a one-shot {@link ASRProvider.decode}. */
+export interface DecodeOptions {
+  readonly sampleRate: number;
+  readonly language?: string;
+  readonly source?: AudioSource;
+  readonly signal?: AbortSignal;
+  readonly wordTimestamps?: boolean;
+  readonly prompt?: string;
+  /** Seconds added to every timestamp (the utterance's offset in its stream). */
+  readonly offsetSeconds?: number;
+}
+
+/** Identity of the weights a provider has loaded (seed RC-P1-1). */
+export interface ModelIdentity {
+  readonly name: string;
+  readonly format: string;
+  readonly version?: string;
+  readonly sha256?: string;
+  readonly path?: string;
+  readonly sizeBytes?: number;
+  readonly source?: string;
+}
+
+/**
+ * Knobs the degrade ladder turns through the contract. A provider applies what it supports and returns what it
+ * actually applied (so the ladder's view matches reality).
+ */
+export interface RuntimeTuning {
+  readonly chunkSeconds?: number;
+  readonly beamSize?: number;
+  /** A smaller model (catalog name or path). */
+  readonly model?: string;
+}
+
+/**
+ * A speech-to-text engine. Created by a plugin's `create`, owned by the registry.
+ * `load()` is idempotent; `unload()` releases the model's memory (and a later `load()` brings it back).
+ */
+export interface ASRProvider {
+  readonly name: string;
+  readonly capabilities: ProviderCapabilities;
+  availability(): Promise<Availability>;
+  load(): Promise<void>;
+  unload(): Promise<void>;
+  /** Streams segments for a stream of mono s16le PCM frames of any size. */
+  transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment>;
+  /** One-shot decode of a complete utterance (when `capabilities.decode`): used for VAD segments and partials. */
+  decode?(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]>;
+  health(): ProviderHealth;
+  /** What weights are loaded (or would be). */
+  modelInfo?(): ModelIdentity | undefined;
+  /** Apply degrade-ladder tuning; returns what was applied. */
+  tune?(tuning: RuntimeTuning): Promise<RuntimeTuning>;
+  /** Final release when the registry disposes the instance (defaults to `unload`). */
+  dispose?(): Promise<void>;
+}

@@ -1,0 +1,187 @@
+import { isEchoPanelError, errorMessage } from '../errors/echopanel-error.js';
+import { rms } from '../audio/pcm.js';
+import type { DecodeOptions, Segment, TranscribeOptions, TranscriptionEvent } from '../plugin/provider.js';
+import { hallucinationReason, segmentConfidence, type HallucinationGuardOptions, type RawSegment } from './hallucination-guard.js';
+
+/** What a batch engine decodes: one piece of audio, times in the result relative to it. */
+export interface DecodeRequest {
+  readonly pcm: Int16Array;
+  readonly sampleRate: number;
+  readonly language?: string;
+  readonly wordTimestamps?: boolean;
+  readonly prompt?: string;
+  readonly signal?: AbortSignal;
+  /** Notified of restarts while decoding. */
+  readonly onEvent?: (event: TranscriptionEvent) => void;
+}
+
+export type ChunkDecodeFn = (request: DecodeRequest) => Promise<RawSegment[]>;
+
+export interface ChunkingOptions {
+  /** Seconds per chunk; a function is read before every chunk so the degrade ladder can change it mid-stream. */
+  readonly chunkSeconds: number | (() => number);
+  /** A final buffer shorter than this is not sent to the model (seed: 0.5 s). */
+  readonly minFinalSeconds?: number;
+  /** A chunk whose RMS is below this is silence and not sent to the model (seed: 0.01). */
+  readonly silenceRms?: number;
+  readonly guard?: HallucinationGuardOptions;
+  /** Told about segments the guard removed. */
+  readonly onFiltered?: (segment: RawSegment, reason: string) => void;
+}
+
+const DEFAULT_MIN_FINAL = 0.5;
+const DEFAULT_SILENCE_RMS = 0.01;
+
+/**
+ * Maps an engine's raw segments to stream segments: absolute times, confidence, language, words; drops
+ * hallucinations.
+ */
+export function toStreamSegments(
+  raw: readonly RawSegment[],
+  offsetSeconds: number,
+  meta: { source?: string; language?: string; guard?: HallucinationGuardOptions; onFiltered?: (s: RawSegment, r: string) => void },
+): Segment[] {
+  const out: Segment[] = [];
+  for (const seg of raw) {
+    const reason = hallucinationReason(seg, meta.guard);
+    if (reason) {
+      meta.onFiltered?.(seg, reason);
+      continue;
+    }
+    const confidence = segmentConfidence(seg);
+    const language = seg.language ?? meta.language;
+    out.push({
+      text: seg.text.trim(),
+      start: round3(offsetSeconds + seg.start),
+      end: round3(offsetSeconds + seg.end),
+      isFinal: true,
+      ...(confidence !== undefined ? { confidence: round3(confidence) } : {}),
+      ...(language ? { language } : {}),
+      ...(meta.source ? { source: meta.source } : {}),
+      ...(seg.words
+        ? {
+            words: seg.words.map((w) => ({
+              word: w.word,
+              start: round3(offsetSeconds + w.start),
+              end: round3(offsetSeconds + w.end),
+              ...(w.probability !== undefined ? { probability: round3(w.probability) } : {}),
+            })),
+          }
+        : {}),
+    });
+  }
+  return out;
+}
+
+/**
+ * MOD-005 with its gaps fixed: cuts the stream into exact chunks (timestamps from samples processed), skips
+ * silent chunks and a too-short final buffer without calling the model, decodes the rest through `decode`,
+ * filters hallucinations and reports every sample as transcribed, skipped or dropped.
+ */
+export async function* transcribeInChunks(
+  audio: AsyncIterable<Int16Array>,
+  opts: TranscribeOptions,
+  decode: ChunkDecodeFn,
+  chunking: ChunkingOptions,
+): AsyncGenerator<Segment> {
+  const rate = opts.sampleRate;
+  const chunkSamples = () => {
+    const s = typeof chunking.chunkSeconds === 'function' ? chunking.chunkSeconds() : chunking.chunkSeconds;
+    return Math.max(1, Math.round(s * rate));
+  };
+  const emit = opts.onEvent ?? (() => undefined);
+  // Pre-sized buffer grown by doubling: no per-frame reallocation, bounded by one chunk plus one frame.
+  let buf = new Int16Array(chunkSamples() * 2);
+  let filled = 0;
+  let processed = 0;
+
+  const process = async function* (pcm: Int16Array, isFinal: boolean): AsyncGenerator<Segment> {
+    const start = processed / rate;
+    const end = (processed + pcm.length) / rate;
+    processed += pcm.length;
+    if (isFinal && pcm.length < (chunking.minFinalSeconds ?? DEFAULT_MIN_FINAL) * rate) {
+      emit({ type: 'skipped', samples: pcm.length, reason: 'too-short', start, end });
+      return;
+    }
+    if (rms(pcm) < (chunking.silenceRms ?? DEFAULT_SILENCE_RMS)) {
+      emit({ type: 'skipped', samples: pcm.length, reason: 'silence', start, end });
+      return;
+    }
+    let raw: RawSegment[];
+    try {
+      raw = await decode({
+        pcm,
+        sampleRate: rate,
+        language: opts.language,
+        wordTimestamps: opts.wordTimestamps,
+        prompt: opts.prompt,
+        signal: opts.signal,
+        onEvent: emit,
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) {
+        emit({ type: 'dropped', samples: pcm.length, reason: 'aborted', start, end });
+        throw err;
+      }
+      const code = isEchoPanelError(err) ? err.code : 'INFERENCE_FAILED';
+      emit({ type: 'error', code, message: errorMessage(err), recovered: false });
+      emit({ type: 'dropped', samples: pcm.length, reason: `${code}: ${errorMessage(err)}`, start, end });
+      return;
+    }
+    emit({ type: 'transcribed', samples: pcm.length, start, end });
+    yield* toStreamSegments(raw, start, { source: opts.source, language: opts.language, guard: chunking.guard, onFiltered: chunking.onFiltered });
+  };
+
+  try {
+    for await (const frame of audio) {
+      if (opts.signal?.aborted) break;
+      let off = 0;
+      while (off < frame.length) {
+        const want = chunkSamples();
+        if (buf.length < want) {
+          const bigger = new Int16Array(want * 2);
+          bigger.set(buf.subarray(0, filled));
+          buf = bigger;
+        }
+        const take = Math.min(want - filled, frame.length - off);
+        buf.set(frame.subarray(off, off + take), filled);
+        filled += take;
+        off += take;
+        if (filled >= want) {
+          const chunk = buf.slice(0, want);
+          filled = 0;
+          yield* process(chunk, false);
+        }
+      }
+    }
+    if (filled > 0 && !opts.signal?.aborted) {
+      const tail = buf.slice(0, filled);
+      filled = 0;
+      yield* process(tail, true);
+    }
+  } finally {
+    // Whatever is still buffered when the stream is cancelled is reported, not lost silently.
+    if (filled > 0) {
+      const start = processed / rate;
+      processed += filled;
+      emit({ type: 'dropped', samples: filled, reason: 'stream cancelled', start, end: processed / rate });
+    }
+  }
+}
+
+/** A one-shot decode with the same mapping and guards as the chunked path. */
+export async function decodeUtterance(pcm: Int16Array, opts: DecodeOptions, decode: ChunkDecodeFn, guard?: HallucinationGuardOptions): Promise<Segment[]> {
+  const raw = await decode({
+    pcm,
+    sampleRate: opts.sampleRate,
+    language: opts.language,
+    wordTimestamps: opts.wordTimestamps,
+    prompt: opts.prompt,
+    signal: opts.signal,
+  });
+  return toStreamSegments(raw, opts.offsetSeconds ?? 0, { source: opts.source, language: opts.language, guard });
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

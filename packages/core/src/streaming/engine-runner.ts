@@ -1,0 +1,124 @@
+import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
+import type { Logger } from '../logging/logger.js';
+import { silentLogger } from '../logging/logger.js';
+import type { TranscriptionEvent } from '../plugin/provider.js';
+import { InferenceMetrics } from './inference-metrics.js';
+import { InferenceQueue } from './inference-queue.js';
+
+export interface EngineRunnerOptions {
+  /** Jobs running at once (1 = serialized per model). */
+  readonly concurrency?: number;
+  /** Per-attempt limit; a job past it is aborted and counts as a failure (seed P0-1: no hang blocks forever). */
+  readonly timeoutMs: number;
+  readonly metrics?: InferenceMetrics;
+  readonly logger?: Logger;
+  /**
+   * Brings the engine back after a timeout or crash (e.g. kill and restart the worker). Called inside the
+   * queue slot, before the one retry.
+   */
+  readonly recover?: (reason: EchoPanelError) => Promise<void>;
+  /** Which failures are worth a recovery + retry (default: INFERENCE_TIMEOUT, WORKER_CRASHED). */
+  readonly isRecoverable?: (err: EchoPanelError) => boolean;
+}
+
+export interface RunOptions {
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: TranscriptionEvent) => void;
+}
+
+/**
+ * Runs inference jobs against one engine: queued (backlog observable), time-limited, retried once after
+ * recovery, timed into {@link InferenceMetrics}. Shared by every batch provider so these rules exist once.
+ */
+export class EngineRunner {
+  readonly queue: InferenceQueue;
+  readonly metrics: InferenceMetrics;
+  private readonly logger: Logger;
+  private restartCount = 0;
+
+  constructor(private readonly options: EngineRunnerOptions) {
+    this.queue = new InferenceQueue(options.concurrency ?? 1);
+    this.metrics = options.metrics ?? new InferenceMetrics();
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  get backlog(): number {
+    return this.queue.depth;
+  }
+
+  /**
+   * Runs `job` for `audioSeconds` of audio. The job gets a signal that aborts on timeout or caller abort.
+   * Throws an EchoPanelError (INFERENCE_TIMEOUT, WORKER_CRASHED, INFERENCE_FAILED, ABORTED) when the retry fails too.
+   */
+  run<T>(audioSeconds: number, job: (signal: AbortSignal) => Promise<T>, opts: RunOptions = {}): Promise<T> {
+    return this.queue.run(async () => {
+      try {
+        return await this.attempt(audioSeconds, job, opts.signal);
+      } catch (first) {
+        const err = toEngineError(first);
+        if (err.code === 'ABORTED' || opts.signal?.aborted) throw err;
+        const recoverable = (this.options.isRecoverable ?? defaultRecoverable)(err);
+        if (!recoverable || !this.options.recover) {
+          this.metrics.recordError(err.code, err.message);
+          throw err;
+        }
+        this.logger.warn({ code: err.code, err: err.message }, 'engine failed; recovering and retrying once');
+        this.metrics.recordError(err.code, err.message);
+        this.restartCount++;
+        opts.onEvent?.({ type: 'restart', reason: `${err.code}: ${err.message}` });
+        try {
+          await this.options.recover(err);
+          return await this.attempt(audioSeconds, job, opts.signal);
+        } catch (second) {
+          const err2 = toEngineError(second);
+          this.metrics.recordError(err2.code, err2.message);
+          throw err2;
+        }
+      }
+    }, opts.signal);
+  }
+
+  private async attempt<T>(audioSeconds: number, job: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal): Promise<T> {
+    const ac = new AbortController();
+    const onOuter = () => ac.abort(new EchoPanelError('ABORTED', 'the request was cancelled'));
+    if (outer?.aborted) onOuter();
+    outer?.addEventListener('abort', onOuter, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const e = new EchoPanelError('INFERENCE_TIMEOUT', `inference took longer than ${this.options.timeoutMs} ms`);
+        ac.abort(e);
+        reject(e);
+      }, this.options.timeoutMs);
+    });
+    const aborted = new Promise<never>((_, reject) => {
+      ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true });
+    });
+    // Both settle after the race is decided too; mark them handled so late rejections are not "unhandled".
+    timeout.catch(() => undefined);
+    aborted.catch(() => undefined);
+    const started = performance.now();
+    try {
+      const result = await Promise.race([job(ac.signal), timeout, aborted]);
+      this.metrics.recordSuccess(performance.now() - started, audioSeconds);
+      return result;
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+      if (!ac.signal.aborted) ac.abort(new EchoPanelError('ABORTED', 'attempt finished'));
+    }
+  }
+}
+
+function defaultRecoverable(err: EchoPanelError): boolean {
+  return err.code === 'INFERENCE_TIMEOUT' || err.code === 'WORKER_CRASHED';
+}
+
+function toEngineError(err: unknown): EchoPanelError {
+  if (isEchoPanelError(err)) return err;
+  return new EchoPanelError('INFERENCE_FAILED', errorMessage(err), { cause: err });
+}
