@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+const degradeSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** RTF at or above which each level is entered (seed defaults). */
+    thresholds: z
+      .object({
+        warning: z.number().positive().default(0.8),
+        degrade: z.number().positive().default(1.0),
+        emergency: z.number().positive().default(1.2),
+        /** RTF must stay below this for `recoveryWindowSeconds` to step one level back. */
+        recovery: z.number().positive().default(0.7),
+      })
+      .prefault({}),
+    /** Minimum time at a level before degrading further. */
+    minLevelSeconds: z.number().nonnegative().default(10),
+    recoveryWindowSeconds: z.number().nonnegative().default(30),
+    /** Consecutive provider errors that trigger failover to `asr.fallback`. */
+    errorsBeforeFailover: z.number().int().positive().default(3),
+  })
+  .prefault({});
+
+export const serverConfigSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Required on every route but /health/live when set; required to bind a non-loopback address. */
+    apiKey: z.string().min(1).optional(),
+    /** Allowed CORS origins (none by default). */
+    corsOrigins: z.array(z.string()).default([]),
+    limits: z
+      .object({
+        maxFrameBytes: z.number().int().positive().default(1024 * 1024),
+        maxSessions: z.number().int().positive().default(16),
+        maxSessionSeconds: z.number().positive().default(4 * 3600),
+        maxUploadBytes: z.number().int().positive().default(200 * 1024 * 1024),
+      })
+      .prefault({}),
+    /** PCM at other sample rates is resampled to 16 kHz (true) or refused (false). */
+    resampleOtherRates: z.boolean().default(true),
+    /** How long SIGTERM waits for in-flight streams to finish. */
+    shutdownGraceMs: z.number().int().nonnegative().default(10000),
+  })
+  .prefault({});
+
+export const asrConfigSchema = z
+  .object({
+    /** Provider name from the import map, or 'auto' (capability detection picks). */
+    provider: z.string().min(1).default('auto'),
+    /** Provider used on failover. */
+    fallback: z.string().min(1).optional(),
+    language: z.string().min(2).default('en'),
+    chunkSeconds: z.number().positive().max(30).default(2),
+    /** `vad`: cut at pauses; `fixed`: every chunkSeconds. */
+    segmentation: z.enum(['vad', 'fixed']).default('vad'),
+    /** Longest VAD segment before a forced cut. */
+    maxSegmentSeconds: z.number().positive().max(30).default(15),
+    /** Re-decode interval for partial results while speech continues (0 = no partials). */
+    partialIntervalSeconds: z.number().nonnegative().default(1),
+    warmupLevel: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(2),
+    initTimeoutMs: z.number().int().positive().default(300000),
+    degrade: degradeSchema,
+  })
+  .prefault({});
+
+export const vadConfigSchema = z
+  .object({
+    provider: z.string().min(1).default('silero'),
+    enabled: z.boolean().default(true),
+    /** The VAD plugin's own slice, validated by its schema. */
+    options: z.record(z.string(), z.unknown()).default({}),
+  })
+  .prefault({});
+
+export const modelsConfigSchema = z
+  .object({
+    /** Model store (default ECHOPANEL_MODEL_DIR or ~/.cache/echopanel/models). */
+    dir: z.string().optional(),
+    /** Download missing models (default: true unless CI). */
+    allowDownload: z.boolean().optional(),
+  })
+  .prefault({});
+
+/** The whole config file. */
+export const configSchema = z
+  .object({
+    server: serverConfigSchema,
+    asr: asrConfigSchema,
+    vad: vadConfigSchema,
+    models: modelsConfigSchema,
+    /** Import-map additions/overrides: plugin name → package name or path (relative to the config file). */
+    plugins: z.record(z.string().min(1), z.string().min(1)).default({}),
+    /** Per-provider config slices, validated by each plugin's own schema. */
+    providers: z.record(z.string().min(1), z.record(z.string(), z.unknown())).default({}),
+  })
+  .strict();
+
+/** What a user writes (every field optional where a default exists). */
+export type EchoPanelConfigInput = z.input<typeof configSchema>;
+
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The loaded config: validated, defaulted, frozen. */
+export type ResolvedConfig = DeepReadonly<z.output<typeof configSchema>>;
