@@ -1,1 +1,6 @@
-export {};
+export * from './stream-events.js';
+export * from './stream-session.js';
+export * from './vad-segmenter.js';
+export * from './local-agreement.js';
+export * from './sample-buffer.js';
+export * from './frame-queue.js';

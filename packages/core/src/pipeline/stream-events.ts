@@ -1,0 +1,35 @@
+import type { AudioSource, Segment } from '../plugin/provider.js';
+
+/** Per-stream sample accounting: received = transcribed + silence + dropped once the stream is done. */
+export interface StreamStats {
+  readonly receivedSamples: number;
+  readonly transcribedSamples: number;
+  /** Skipped without calling the engine: silence or a too-short tail. */
+  readonly silenceSamples: number;
+  /** Lost, each with a reason (see `dropReasons`). */
+  readonly droppedSamples: number;
+  /** Received but not yet accounted (in queues or in flight); 0 after `done`. */
+  readonly pendingSamples: number;
+  readonly finals: number;
+  readonly partials: number;
+  /** Dropped samples by reason. */
+  readonly dropReasons: Readonly<Record<string, number>>;
+}
+
+/** What a {@link StreamSession} reports. Times are seconds from the stream's first sample. */
+export type StreamEvent =
+  | {
+      readonly type: 'partial';
+      /** The latest hypothesis for the open utterance. */
+      readonly text: string;
+      /** Its prefix two successive decodes agreed on (only grows until the final). */
+      readonly stable: string;
+      readonly start: number;
+      readonly end: number;
+      readonly source?: AudioSource;
+    }
+  | { readonly type: 'final'; readonly segment: Segment }
+  /** The stream's back-pressure changed: it started or stopped dropping audio because the engine is behind. */
+  | { readonly type: 'status'; readonly backlogSeconds: number; readonly dropping: boolean }
+  | { readonly type: 'error'; readonly code: string; readonly message: string; readonly recovered: boolean }
+  | { readonly type: 'done'; readonly stats: StreamStats };

@@ -1,0 +1,553 @@
+import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
+import type { Logger } from '../logging/logger.js';
+import { silentLogger } from '../logging/logger.js';
+import type { ASRProvider, AudioSource, Segment, TranscriptionEvent } from '../plugin/provider.js';
+import type { VoiceActivityDetector } from '../plugin/vad.js';
+import { SessionCounter } from '../streaming/session-stats.js';
+import { FrameQueue, type QueuedFrame } from './frame-queue.js';
+import { LocalAgreement } from './local-agreement.js';
+import type { StreamEvent, StreamStats } from './stream-events.js';
+import { VadSegmenter, type SegmenterOutput } from './vad-segmenter.js';
+
+export type SegmentationMode = 'vad' | 'fixed';
+
+/** How a stream tells the degrade ladder it is behind, and asks it whether to drop. */
+export interface PipelineLoadControl {
+  /** The stream's backlog (seconds of received audio not yet through the engine) after each change. */
+  reportBacklog?(backlogSeconds: number): void;
+  /** Asked once per chunk/segment about to be queued for the engine; true = drop it (ladder's drop action). */
+  shouldDropChunk?(): boolean;
+}
+
+export interface StreamSessionOptions {
+  readonly provider: ASRProvider;
+  /** Per-stream detector for `vad` segmentation. Without one (or a provider without `decode`), `fixed` is used. */
+  readonly detector?: VoiceActivityDetector;
+  readonly segmentation?: SegmentationMode;
+  /** Rate of the PCM pushed (the transport resamples to this first). Default 16000. */
+  readonly sampleRate?: number;
+  readonly language?: string;
+  readonly source?: AudioSource;
+  readonly prompt?: string;
+  /** `vad`: longest segment before a cut at the quietest point (default 15). */
+  readonly maxSegmentSeconds?: number;
+  /** `vad`: re-decode interval of the open utterance for partials; 0 disables (default 1). */
+  readonly partialIntervalSeconds?: number;
+  /** `fixed`: seconds per block the drop policy decides on (default 2, the provider chunks on its own). */
+  readonly chunkSeconds?: number;
+  /** Audio waiting for the engine beyond this is dropped, oldest first, and counted (default 30). */
+  readonly maxBacklogSeconds?: number;
+  /** A shared counter (e.g. server-wide) the stream also reports its samples to. */
+  readonly counter?: SessionCounter;
+  readonly load?: PipelineLoadControl;
+  readonly logger?: Logger;
+  /** Receives every event, `done` last. */
+  readonly onEvent: (event: StreamEvent) => void;
+}
+
+type DecodeJob =
+  | { readonly kind: 'final'; readonly start: number; readonly end: number; readonly pcm: Int16Array }
+  | { readonly kind: 'partial'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly utterance: number };
+
+/**
+ * One live audio stream through the engine: PCM frames in, `partial` / `final` / `status` / `error` events out
+ * and `done` with the stream's sample accounting last. `vad` mode cuts at pauses and decodes each utterance
+ * (partials by re-decoding the growing utterance, confirmed by local agreement); `fixed` mode hands the frames
+ * to the provider's own `transcribe`. Queues are bounded: audio the engine cannot keep up with is dropped,
+ * oldest first, and counted.
+ */
+export class StreamSession {
+  /** The segmentation actually used. */
+  readonly mode: SegmentationMode;
+  readonly sampleRate: number;
+  private readonly opts: StreamSessionOptions;
+  private readonly logger: Logger;
+  private readonly own = new SessionCounter();
+  private readonly ownHandle: ReturnType<SessionCounter['open']>;
+  private readonly sharedHandle?: ReturnType<SessionCounter['open']>;
+  private readonly input = new FrameQueue();
+  private readonly abortController = new AbortController();
+  private readonly maxBacklog: number;
+  private readonly finished: Promise<StreamStats>;
+  private received = 0;
+  private finals = 0;
+  private partials = 0;
+  private readonly dropReasons: Record<string, number> = {};
+  private dropping = false;
+  private ended = false;
+  private lastBacklogReported = -1;
+
+  // vad mode
+  private segmenter?: VadSegmenter;
+  private jobs: DecodeJob[] = [];
+  private jobSamples = 0;
+  private jobWaiter?: () => void;
+  private jobsClosed = false;
+  private decoding?: DecodeJob;
+  private utterance = 0;
+  private lastPartialAt = 0;
+  private agreement = new LocalAgreement();
+
+  // fixed mode: provider-timeline → stream-timeline after drops
+  private fedToProvider = 0;
+  private providerAccounted = 0;
+  private timeShifts: { at: number; shift: number }[] = [];
+
+  constructor(options: StreamSessionOptions) {
+    this.opts = options;
+    this.logger = options.logger ?? silentLogger;
+    this.sampleRate = options.sampleRate ?? 16000;
+    this.maxBacklog = Math.round((options.maxBacklogSeconds ?? 30) * this.sampleRate);
+    const wantVad = (options.segmentation ?? 'vad') === 'vad';
+    const canVad = !!options.detector && typeof options.provider.decode === 'function' && options.provider.capabilities.decode !== false;
+    this.mode = wantVad && canVad ? 'vad' : 'fixed';
+    this.ownHandle = this.own.open();
+    this.sharedHandle = options.counter?.open();
+    if (this.mode === 'vad') {
+      this.segmenter = new VadSegmenter(options.detector!, {
+        sampleRate: this.sampleRate,
+        maxSegmentSeconds: options.maxSegmentSeconds ?? 15,
+      });
+    }
+    this.finished = (this.mode === 'vad' ? this.runVad() : this.runFixed()).then(
+      () => this.finish(),
+      (err) => {
+        this.emit({ type: 'error', code: isEchoPanelError(err) ? err.code : 'INFERENCE_FAILED', message: errorMessage(err), recovered: false });
+        return this.finish();
+      },
+    );
+  }
+
+  /** Hands a frame of mono s16 PCM at {@link sampleRate} to the stream. Never blocks; overflow is dropped and counted. */
+  push(pcm: Int16Array): void {
+    if (this.ended || this.input.isClosed) throw new EchoPanelError('INVALID_STATE', 'audio pushed after the stream was stopped');
+    if (pcm.length === 0) return;
+    const frame: QueuedFrame = { pcm, start: this.received };
+    this.received += pcm.length;
+    this.input.push(frame);
+    this.enforceBacklog();
+    this.afterProgress();
+  }
+
+  /** No more audio: decodes what is buffered, emits every final, then `done`. Resolves with the stats. */
+  end(): Promise<StreamStats> {
+    if (!this.ended) {
+      this.ended = true;
+      this.input.close();
+    }
+    return this.finished;
+  }
+
+  /** Stops now: audio not yet decoded is dropped (counted with `reason`), then `done`. */
+  abort(reason = 'aborted'): Promise<StreamStats> {
+    if (!this.abortController.signal.aborted) this.abortController.abort(new EchoPanelError('ABORTED', reason));
+    this.ended = true;
+    for (const f of this.input.drain()) this.dropRange(f.start, f.start + f.pcm.length, reason);
+    this.input.close();
+    this.dropQueuedJobs(reason);
+    this.wakeJobs();
+    return this.finished;
+  }
+
+  /** Seconds of audio waiting for the engine or in it (not counting the open utterance still being spoken). */
+  get backlogSeconds(): number {
+    const inFlight = this.mode === 'vad'
+      ? this.jobSamples + (this.decoding?.kind === 'final' ? this.decoding.pcm.length : 0)
+      : this.fedToProvider - this.providerAccounted;
+    return (this.input.queuedSamples + inFlight) / this.sampleRate;
+  }
+
+  get isAborted(): boolean {
+    return this.abortController.signal.aborted;
+  }
+
+  stats(): StreamStats {
+    const s = this.own.snapshot();
+    return {
+      receivedSamples: this.received,
+      transcribedSamples: s.transcribedSamples,
+      silenceSamples: s.skippedSamples,
+      droppedSamples: s.droppedSamples,
+      pendingSamples: this.received - s.receivedSamples,
+      finals: this.finals,
+      partials: this.partials,
+      dropReasons: { ...this.dropReasons },
+    };
+  }
+
+  // ---- vad mode ------------------------------------------------------------------------------------------
+
+  private async runVad(): Promise<void> {
+    const seg = this.segmenter!;
+    const decoder = this.decodeLoop();
+    try {
+      for (;;) {
+        const frame = await this.input.take();
+        if (!frame) break;
+        if (this.isAborted) {
+          this.dropRange(frame.start, frame.start + frame.pcm.length, this.abortReason());
+          continue;
+        }
+        let outs: SegmenterOutput[];
+        try {
+          outs = await seg.push(frame.pcm);
+        } catch (err) {
+          // A broken detector loses what it held, counted; the stream goes on with a fresh detector state.
+          const lost = seg.abandon();
+          this.emit({ type: 'error', code: 'VAD_FAILED', message: `voice activity detection failed: ${errorMessage(err)}`, recovered: true });
+          this.dropRange(lost.start, lost.end, 'VAD_FAILED');
+          continue;
+        }
+        this.handleSegments(outs);
+        this.maybePartial();
+      }
+      if (this.isAborted) {
+        const lost = seg.abandon();
+        this.dropRange(lost.start, lost.end, this.abortReason());
+      } else {
+        this.handleSegments(seg.flush());
+      }
+    } finally {
+      this.jobsClosed = true;
+      this.wakeJobs();
+      await decoder;
+    }
+  }
+
+  private handleSegments(outs: readonly SegmenterOutput[]): void {
+    for (const o of outs) {
+      if (o.type === 'silence') {
+        this.account({ type: 'skipped', samples: o.end - o.start, reason: 'silence', start: o.start / this.sampleRate, end: o.end / this.sampleRate });
+        continue;
+      }
+      // The utterance closed: partials of it are stale.
+      this.utterance++;
+      this.lastPartialAt = 0;
+      this.agreement.reset();
+      this.jobs = this.jobs.filter((j) => j.kind === 'final');
+      if (this.opts.load?.shouldDropChunk?.()) {
+        this.dropRange(o.start, o.end, 'degrade: dropping chunks');
+        continue;
+      }
+      this.jobs.push({ kind: 'final', start: o.start, end: o.end, pcm: o.pcm });
+      this.jobSamples += o.pcm.length;
+      this.enforceBacklog();
+      this.wakeJobs();
+    }
+    this.afterProgress();
+  }
+
+  private maybePartial(): void {
+    const seg = this.segmenter!;
+    const interval = (this.opts.partialIntervalSeconds ?? 1) * this.sampleRate;
+    const start = seg.openStart;
+    if (interval <= 0 || start === undefined) return;
+    const length = seg.received - start;
+    if (length - this.lastPartialAt < interval) return;
+    // Partials are a luxury: only when the engine has nothing else of this stream to do.
+    if (this.decoding || this.jobs.length > 0) return;
+    this.lastPartialAt = length;
+    this.jobs.push({ kind: 'partial', start, end: seg.received, pcm: seg.openAudio(), utterance: this.utterance });
+    this.wakeJobs();
+  }
+
+  private async decodeLoop(): Promise<void> {
+    for (;;) {
+      const job = await this.nextJob();
+      if (!job) return;
+      this.decoding = job;
+      try {
+        if (job.kind === 'final') await this.decodeFinal(job);
+        else await this.decodePartial(job);
+      } finally {
+        this.decoding = undefined;
+        this.afterProgress();
+      }
+    }
+  }
+
+  private async nextJob(): Promise<DecodeJob | undefined> {
+    for (;;) {
+      const job = this.jobs.shift();
+      if (job) {
+        if (job.kind === 'final') this.jobSamples -= job.pcm.length;
+        return job;
+      }
+      if (this.jobsClosed) return undefined;
+      await new Promise<void>((resolve) => {
+        this.jobWaiter = resolve;
+      });
+    }
+  }
+
+  private wakeJobs(): void {
+    const w = this.jobWaiter;
+    this.jobWaiter = undefined;
+    w?.();
+  }
+
+  private async decodeFinal(job: Extract<DecodeJob, { kind: 'final' }>): Promise<void> {
+    if (this.isAborted) {
+      this.dropRange(job.start, job.end, this.abortReason());
+      return;
+    }
+    const rate = this.sampleRate;
+    let segments: Segment[];
+    try {
+      segments = await this.opts.provider.decode!(job.pcm, {
+        sampleRate: rate,
+        language: this.opts.language,
+        source: this.opts.source,
+        prompt: this.opts.prompt,
+        signal: this.abortController.signal,
+        offsetSeconds: job.start / rate,
+      });
+    } catch (err) {
+      if (this.isAborted) {
+        this.dropRange(job.start, job.end, this.abortReason());
+        return;
+      }
+      const code = isEchoPanelError(err) ? err.code : 'INFERENCE_FAILED';
+      this.emit({ type: 'error', code, message: errorMessage(err), recovered: true });
+      this.dropRange(job.start, job.end, code);
+      return;
+    }
+    this.account({ type: 'transcribed', samples: job.end - job.start, start: job.start / rate, end: job.end / rate });
+    for (const s of segments) this.emitFinal(s);
+  }
+
+  private async decodePartial(job: Extract<DecodeJob, { kind: 'partial' }>): Promise<void> {
+    if (this.isAborted || job.utterance !== this.utterance) return;
+    const rate = this.sampleRate;
+    let segments: Segment[];
+    try {
+      segments = await this.opts.provider.decode!(job.pcm, {
+        sampleRate: rate,
+        language: this.opts.language,
+        source: this.opts.source,
+        prompt: this.opts.prompt,
+        signal: this.abortController.signal,
+        offsetSeconds: job.start / rate,
+      });
+    } catch (err) {
+      // A failed partial costs nothing but the partial; the final decodes the same audio again.
+      this.logger.debug({ err: errorMessage(err) }, 'partial decode failed');
+      return;
+    }
+    if (job.utterance !== this.utterance) return;
+    const text = segments.map((s) => s.text).join(' ').trim();
+    if (!text) return;
+    const agreed = this.agreement.update(text);
+    this.partials++;
+    this.emit({
+      type: 'partial',
+      text: agreed.text,
+      stable: agreed.stable,
+      start: round3(job.start / rate),
+      end: round3(job.end / rate),
+      ...(this.opts.source ? { source: this.opts.source } : {}),
+    });
+  }
+
+  /** Keeps the audio waiting for the engine within maxBacklogSeconds: the oldest goes first. */
+  private enforceBacklog(): void {
+    while (this.jobSamples + this.input.queuedSamples > this.maxBacklog) {
+      const i = this.jobs.findIndex((j) => j.kind === 'final');
+      if (i < 0) break;
+      const [job] = this.jobs.splice(i, 1);
+      this.jobSamples -= job.pcm.length;
+      this.dropRange(job.start, job.end, 'backlog');
+    }
+    for (const f of this.input.dropOldest(Math.max(0, this.maxBacklog - this.jobSamples))) {
+      this.dropRange(f.start, f.start + f.pcm.length, 'backlog');
+    }
+  }
+
+  private dropQueuedJobs(reason: string): void {
+    const jobs = this.jobs;
+    this.jobs = [];
+    for (const job of jobs) {
+      if (job.kind !== 'final') continue;
+      this.jobSamples -= job.pcm.length;
+      this.dropRange(job.start, job.end, reason);
+    }
+  }
+
+  // ---- fixed mode ----------------------------------------------------------------------------------------
+
+  private async runFixed(): Promise<void> {
+    const rate = this.sampleRate;
+    const block = Math.max(1, Math.round((this.opts.chunkSeconds ?? 2) * rate));
+    const self = this;
+    async function* frames(): AsyncGenerator<Int16Array> {
+      let sinceDecision = 0;
+      let droppingBlock = false;
+      for (;;) {
+        const frame = await self.input.take();
+        if (!frame) return;
+        if (self.isAborted) {
+          self.dropRange(frame.start, frame.start + frame.pcm.length, self.abortReason());
+          continue;
+        }
+        // The ladder decides per block of chunkSeconds, like the chunks the provider cuts.
+        if (sinceDecision === 0) droppingBlock = !!self.opts.load?.shouldDropChunk?.();
+        sinceDecision = (sinceDecision + frame.pcm.length) % block;
+        if (droppingBlock) {
+          self.dropRange(frame.start, frame.start + frame.pcm.length, 'degrade: dropping chunks');
+          continue;
+        }
+        self.alignTimeline(frame.start);
+        self.fedToProvider += frame.pcm.length;
+        yield frame.pcm;
+        self.afterProgress();
+      }
+    }
+    let failed = false;
+    try {
+      for await (const segment of this.opts.provider.transcribe(frames(), {
+        sampleRate: rate,
+        language: this.opts.language,
+        source: this.opts.source,
+        prompt: this.opts.prompt,
+        signal: this.abortController.signal,
+        onEvent: (e) => this.onProviderEvent(e),
+      })) {
+        const mapped = this.toStreamTime(segment);
+        if (mapped.isFinal) this.emitFinal(mapped);
+        else {
+          this.partials++;
+          this.emit({ type: 'partial', text: mapped.text, stable: '', start: mapped.start, end: mapped.end, ...(this.opts.source ? { source: this.opts.source } : {}) });
+        }
+      }
+    } catch (err) {
+      failed = true;
+      if (!this.isAborted) {
+        this.emit({ type: 'error', code: isEchoPanelError(err) ? err.code : 'INFERENCE_FAILED', message: errorMessage(err), recovered: false });
+      }
+    } finally {
+      // Whatever the provider got but did not report (a provider without accounting, or a crash) is settled here.
+      const unaccounted = this.fedToProvider - this.providerAccounted;
+      if (unaccounted > 0) {
+        const end = this.received / rate;
+        const reason = this.isAborted ? this.abortReason() : 'provider failed';
+        this.account(
+          this.isAborted || failed
+            ? { type: 'dropped', samples: unaccounted, reason, start: end - unaccounted / rate, end }
+            : { type: 'transcribed', samples: unaccounted, start: end - unaccounted / rate, end },
+        );
+        this.providerAccounted += unaccounted;
+      }
+      const reason = this.isAborted ? this.abortReason() : 'provider failed';
+      this.input.close();
+      for (const f of this.input.drain()) this.dropRange(f.start, f.start + f.pcm.length, reason);
+    }
+  }
+
+  private onProviderEvent(e: TranscriptionEvent): void {
+    if (e.type === 'transcribed' || e.type === 'skipped' || e.type === 'dropped') {
+      this.providerAccounted += e.samples;
+      if (e.type === 'dropped') this.dropReasons[e.reason] = (this.dropReasons[e.reason] ?? 0) + e.samples;
+      this.account(e, false);
+    } else if (e.type === 'error') {
+      this.emit({ type: 'error', code: e.code, message: e.message, recovered: e.recovered });
+    } else if (e.type === 'restart') {
+      this.logger.warn({ reason: e.reason }, 'engine restarted during the stream');
+    }
+  }
+
+  /** Records that provider sample `fedToProvider` is stream sample `streamStart` (they differ after drops). */
+  private alignTimeline(streamStart: number): void {
+    const shift = streamStart - this.fedToProvider;
+    const last = this.timeShifts.length ? this.timeShifts[this.timeShifts.length - 1].shift : 0;
+    if (shift !== last) this.timeShifts.push({ at: this.fedToProvider, shift });
+  }
+
+  private toStreamTime(s: Segment): Segment {
+    if (this.timeShifts.length === 0) return s;
+    const rate = this.sampleRate;
+    const startSample = Math.round(s.start * rate);
+    // Segments come in order: shifts before this one's start are settled and folded away.
+    while (this.timeShifts.length > 1 && this.timeShifts[1].at <= startSample) this.timeShifts.shift();
+    const shiftAt = (sample: number) => {
+      let shift = 0;
+      for (const t of this.timeShifts) if (t.at <= sample) shift = t.shift;
+      return shift / rate;
+    };
+    const mapT = (t: number) => round3(t + shiftAt(Math.round(t * rate)));
+    return {
+      ...s,
+      start: mapT(s.start),
+      end: mapT(s.end),
+      ...(s.words ? { words: s.words.map((w) => ({ ...w, start: mapT(w.start), end: mapT(w.end) })) } : {}),
+    };
+  }
+
+  // ---- shared --------------------------------------------------------------------------------------------
+
+  private emitFinal(segment: Segment): void {
+    if (!segment.text.trim()) return;
+    this.finals++;
+    this.emit({ type: 'final', segment: { ...segment, isFinal: true, ...(this.opts.source && !segment.source ? { source: this.opts.source } : {}) } });
+  }
+
+  private dropRange(start: number, end: number, reason: string): void {
+    if (end <= start) return;
+    const rate = this.sampleRate;
+    this.dropReasons[reason] = (this.dropReasons[reason] ?? 0) + (end - start);
+    this.account({ type: 'dropped', samples: end - start, reason, start: start / rate, end: end / rate }, false);
+    if (reason === 'backlog') this.setDropping(true);
+  }
+
+  private account(e: TranscriptionEvent, countReason = true): void {
+    if (countReason && e.type === 'dropped') this.dropReasons[e.reason] = (this.dropReasons[e.reason] ?? 0) + e.samples;
+    this.ownHandle.onEvent(e);
+    this.sharedHandle?.onEvent(e);
+  }
+
+  private setDropping(on: boolean): void {
+    if (this.dropping === on) return;
+    this.dropping = on;
+    if (on) this.logger.warn({ backlogSeconds: this.backlogSeconds }, 'engine behind: dropping audio');
+    this.emit({ type: 'status', backlogSeconds: round3(this.backlogSeconds), dropping: on });
+  }
+
+  /** After audio moved: report the backlog; leave dropping mode once the backlog is down to half the limit. */
+  private afterProgress(): void {
+    const backlog = this.backlogSeconds;
+    if (this.dropping && backlog * this.sampleRate <= this.maxBacklog / 2) this.setDropping(false);
+    if (!this.opts.load?.reportBacklog) return;
+    const b = round3(backlog);
+    if (b === this.lastBacklogReported) return;
+    this.lastBacklogReported = b;
+    this.opts.load.reportBacklog(b);
+  }
+
+  private abortReason(): string {
+    const r = this.abortController.signal.reason;
+    return isEchoPanelError(r) ? r.message : 'aborted';
+  }
+
+  private emit(event: StreamEvent): void {
+    try {
+      this.opts.onEvent(event);
+    } catch (err) {
+      this.logger.error({ err: errorMessage(err) }, 'stream event listener threw');
+    }
+  }
+
+  private finish(): StreamStats {
+    this.ended = true;
+    this.input.close();
+    this.ownHandle.close();
+    this.sharedHandle?.close();
+    if (this.dropping) this.setDropping(false);
+    const stats = this.stats();
+    this.opts.load?.reportBacklog?.(0);
+    this.emit({ type: 'done', stats });
+    return stats;
+  }
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
