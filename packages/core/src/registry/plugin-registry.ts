@@ -114,7 +114,6 @@ export class PluginRegistry<P extends RegistrablePlugin<I>, I extends Lifecycle>
           this.emit({ type: 'created', name, key });
           return instance;
         } catch (err) {
-          this.instances.delete(key);
           const error = isEchoPanelError(err)
             ? err
             : new EchoPanelError('PROVIDER_CREATE_FAILED', `${this.kind} '${name}' failed in create(): ${errorMessage(err)}`, { cause: err });
@@ -123,6 +122,11 @@ export class PluginRegistry<P extends RegistrablePlugin<I>, I extends Lifecycle>
         }
       })();
       this.instances.set(key, pending);
+      // A failed create is forgotten so a later call can retry (create may throw before this line runs).
+      const settled = pending;
+      settled.catch(() => {
+        if (this.instances.get(key) === settled) this.instances.delete(key);
+      });
     }
     return pending;
   }

