@@ -39,9 +39,20 @@ const DEFAULT_SILENCE_RMS = 0.01;
 export function toStreamSegments(
   raw: readonly RawSegment[],
   offsetSeconds: number,
-  meta: { source?: string; language?: string; guard?: HallucinationGuardOptions; onFiltered?: (s: RawSegment, r: string) => void },
+  meta: {
+    source?: string;
+    language?: string;
+    guard?: HallucinationGuardOptions;
+    onFiltered?: (s: RawSegment, r: string) => void;
+    /**
+     * Length of the decoded audio. Whisper decodes a 30 s padded window, so its last timestamp can lie past
+     * the end of a shorter chunk (and overlap the next one); times are clamped to it when given.
+     */
+    durationSeconds?: number;
+  },
 ): Segment[] {
   const out: Segment[] = [];
+  const clamp = (t: number) => (meta.durationSeconds === undefined ? t : Math.min(Math.max(t, 0), meta.durationSeconds));
   for (const seg of raw) {
     const reason = hallucinationReason(seg, meta.guard);
     if (reason) {
@@ -52,8 +63,8 @@ export function toStreamSegments(
     const language = seg.language ?? meta.language;
     out.push({
       text: seg.text.trim(),
-      start: round3(offsetSeconds + seg.start),
-      end: round3(offsetSeconds + seg.end),
+      start: round3(offsetSeconds + clamp(seg.start)),
+      end: round3(offsetSeconds + clamp(seg.end)),
       isFinal: true,
       ...(confidence !== undefined ? { confidence: round3(confidence) } : {}),
       ...(language ? { language } : {}),
@@ -62,8 +73,8 @@ export function toStreamSegments(
         ? {
             words: seg.words.map((w) => ({
               word: w.word,
-              start: round3(offsetSeconds + w.start),
-              end: round3(offsetSeconds + w.end),
+              start: round3(offsetSeconds + clamp(w.start)),
+              end: round3(offsetSeconds + clamp(w.end)),
               ...(w.probability !== undefined ? { probability: round3(w.probability) } : {}),
             })),
           }
@@ -129,7 +140,13 @@ export async function* transcribeInChunks(
       return;
     }
     emit({ type: 'transcribed', samples: pcm.length, start, end });
-    yield* toStreamSegments(raw, start, { source: opts.source, language: opts.language, guard: chunking.guard, onFiltered: chunking.onFiltered });
+    yield* toStreamSegments(raw, start, {
+      source: opts.source,
+      language: opts.language,
+      guard: chunking.guard,
+      onFiltered: chunking.onFiltered,
+      durationSeconds: pcm.length / rate,
+    });
   };
 
   try {
@@ -179,7 +196,12 @@ export async function decodeUtterance(pcm: Int16Array, opts: DecodeOptions, deco
     prompt: opts.prompt,
     signal: opts.signal,
   });
-  return toStreamSegments(raw, opts.offsetSeconds ?? 0, { source: opts.source, language: opts.language, guard });
+  return toStreamSegments(raw, opts.offsetSeconds ?? 0, {
+    source: opts.source,
+    language: opts.language,
+    guard,
+    durationSeconds: pcm.length / opts.sampleRate,
+  });
 }
 
 function round3(v: number): number {

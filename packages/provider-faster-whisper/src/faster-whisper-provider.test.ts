@@ -1,0 +1,184 @@
+import { pcmFrames, type Segment, type TranscriptionEvent, wordErrorRate } from '@echopanel/core';
+import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { makeProvider, recordingLogger, TINY_EN_DIR } from './__fixtures__/test-context.js';
+import type { FasterWhisperProvider } from './faster-whisper-provider.js';
+
+async function collect(provider: FasterWhisperProvider, pcm: Int16Array, opts: { frame?: number; wordTimestamps?: boolean } = {}) {
+  const events: TranscriptionEvent[] = [];
+  const segments: Segment[] = [];
+  for await (const s of provider.transcribe(pcmFrames(pcm, opts.frame ?? 1600), {
+    sampleRate: 16000,
+    wordTimestamps: opts.wordTimestamps,
+    onEvent: (e) => events.push(e),
+  })) {
+    segments.push(s);
+  }
+  return { segments, events, text: segments.map((s) => s.text).join(' ') };
+}
+
+function accounted(events: TranscriptionEvent[]) {
+  const sum = (type: string) => events.filter((e) => e.type === type).reduce((n, e) => n + (e as { samples: number }).samples, 0);
+  return { transcribed: sum('transcribed'), skipped: sum('skipped'), dropped: sum('dropped') };
+}
+
+describe('FasterWhisperProvider (real faster-whisper worker, tiny.en)', () => {
+  const logger = recordingLogger();
+  // A long chunk keeps each sentence in one inference: this block measures the engine, not the chunking.
+  const provider = makeProvider({ chunkSeconds: 15, device: 'cpu', computeType: 'float16' }, { logger });
+
+  afterAll(() => provider.unload());
+
+  it('loads once for concurrent callers, reports identity, and applies the cpu float16 → int8 rule', async () => {
+    expect(provider.health().modelResident).toBe(false);
+    await Promise.all([provider.load(), provider.load(), provider.load()]);
+    const h = provider.health();
+    expect(h.state).toBe('READY');
+    expect(h.modelResident).toBe(true);
+    expect(h.workerPid).toBeGreaterThan(0);
+    expect(h.workerPid).not.toBe(process.pid);
+    expect(h.memory.workerRssBytes).toBeGreaterThan(50 * 1024 * 1024);
+    expect(h.loadMs).toBeGreaterThan(0);
+    expect(h.extra).toMatchObject({ device: 'cpu', computeType: 'int8', modelPath: TINY_EN_DIR });
+    expect(logger.lines.some((l) => l.level === 'warn' && /float16.*not supported on cpu; using int8/.test(l.msg))).toBe(true);
+    expect(logger.lines.some((l) => l.msg === 'faster-whisper worker ready')).toBe(true);
+    expect(provider.modelInfo()).toMatchObject({ format: 'ct2', path: TINY_EN_DIR, sizeBytes: expect.any(Number) });
+    expect(provider.capabilities).toMatchObject({ languages: ['en'], decode: true, streaming: true, partialResults: false });
+    const pid = h.workerPid;
+    await provider.load();
+    expect(provider.health().workerPid).toBe(pid);
+  });
+
+  it('transcribes synthetic sentences within the measured WER bound', async () => {
+    let errors = 0;
+    let words = 0;
+    for (const [i, text] of SPEECH_SENTENCES.entries()) {
+      const speech = synthesizeSpeech(text, { voice: i % 2 ? 'en-gb' : 'en-us', padSeconds: 0.3 });
+      const { segments, events } = await collect(provider, speech.samples);
+      const hyp = segments.map((s) => s.text).join(' ');
+      const w = wordErrorRate(text, hyp);
+      errors += w.wer * w.referenceWords;
+      words += w.referenceWords;
+      // Per sentence: at most 3 wrong words in 9–15 (espeak's prosody trips tiny.en on single words: the
+      // fox sentence comes back as "...brown fox jump over the lazy nog", 2 errors, at beam 5).
+      expect(w.substitutions + w.deletions + w.insertions).toBeLessThanOrEqual(3);
+      for (const s of segments) {
+        expect(s.isFinal).toBe(true);
+        expect(s.confidence).toBeGreaterThan(0);
+        expect(s.confidence).toBeLessThanOrEqual(1);
+        expect(s.language).toBe('en');
+        expect(s.start).toBeGreaterThanOrEqual(0);
+        expect(s.end).toBeLessThanOrEqual(speech.samples.length / 16000 + 0.05);
+      }
+      expect(accounted(events)).toEqual({ transcribed: speech.samples.length, skipped: 0, dropped: 0 });
+    }
+    const wer = errors / words;
+    console.log(`tiny.en WER over ${SPEECH_SENTENCES.length} espeak sentences: ${(wer * 100).toFixed(1)}% (${errors}/${words})`);
+    // Measured 2/50 = 4.0% at beam 5 (at beam 1: ~4 errors with en-us, ~10 with en-gb). The bound
+    // is the measurement plus two more wrong words (< 9%), well under the issue's 15% for clean speech.
+    expect(wer).toBeLessThan(0.09);
+  });
+
+  it('transcribes a long noisy recording in chunks with stream timestamps and full sample accounting', async () => {
+    await provider.tune({ chunkSeconds: 4 });
+    const parts = SPEECH_SENTENCES.map((t) => synthesizeSpeech(t, { noise: 0.02, padSeconds: 0.4 }).samples);
+    const pcm = concatPcm(...parts, silence(1));
+    const { segments, events, text } = await collect(provider, pcm, { frame: 1234 });
+    const w = wordErrorRate(SPEECH_SENTENCES.join(' '), text);
+    console.log(`tiny.en WER, 4 s chunks over ${(pcm.length / 16000).toFixed(1)} s with noise: ${(w.wer * 100).toFixed(1)}%`);
+    // Fixed 4 s cuts split words at chunk edges (the words at a cut are lost or garbled): measured 16% here
+    // against 4.3% for whole sentences; the bound allows two more wrong words than measured.
+    expect(w.wer).toBeLessThan(0.2);
+    for (let i = 1; i < segments.length; i++) expect(segments[i].start).toBeGreaterThanOrEqual(segments[i - 1].start);
+    expect(segments.at(-1)!.end).toBeGreaterThan((pcm.length / 16000) * 0.75);
+    const a = accounted(events);
+    expect(a.transcribed + a.skipped).toBe(pcm.length);
+    expect(a.dropped).toBe(0);
+    await provider.tune({ chunkSeconds: 15 });
+  });
+
+  it('passes word timestamps through, offset into the stream', async () => {
+    const speech = synthesizeSpeech(SPEECH_SENTENCES[0], { padSeconds: [2, 0.3] });
+    const { segments } = await collect(provider, speech.samples, { wordTimestamps: true });
+    const words = segments.flatMap((s) => s.words ?? []);
+    expect(words.length).toBeGreaterThanOrEqual(8);
+    expect(words[0].start).toBeGreaterThanOrEqual(1.5);
+    for (let i = 1; i < words.length; i++) expect(words[i].start).toBeGreaterThanOrEqual(words[i - 1].start);
+    for (const w of words) expect(w.probability).toBeGreaterThan(0);
+  });
+
+  it('decodes an utterance one-shot with its offset', async () => {
+    const speech = synthesizeSpeech(SPEECH_SENTENCES[1]);
+    const segs = await provider.decode(speech.samples, { sampleRate: 16000, offsetSeconds: 100 });
+    expect(wordErrorRate(SPEECH_SENTENCES[1], segs.map((s) => s.text).join(' ')).wer).toBeLessThan(0.2);
+    expect(segs[0].start).toBeGreaterThanOrEqual(100);
+    expect(await provider.decode(new Int16Array(0), { sampleRate: 16000 })).toEqual([]);
+  });
+
+  it('serializes two concurrent streams on one model; both complete and are correct', async () => {
+    // Each sentence padded to exactly one 6 s chunk, so chunk cuts fall between sentences.
+    const padded = (text: string, voice?: string) => {
+      const pcm = synthesizeSpeech(text, { voice, padSeconds: [0.3, 0] }).samples;
+      return concatPcm(pcm, silence(6 - pcm.length / 16000));
+    };
+    const textA = [SPEECH_SENTENCES[2], SPEECH_SENTENCES[1]];
+    const textB = [SPEECH_SENTENCES[3], SPEECH_SENTENCES[2]];
+    const a = concatPcm(...textA.map((t) => padded(t)));
+    const b = concatPcm(...textB.map((t) => padded(t, 'en-gb')));
+    await provider.tune({ chunkSeconds: 6 });
+    const before = provider.health().inferences;
+    let maxBacklog = 0;
+    const poll = setInterval(() => {
+      maxBacklog = Math.max(maxBacklog, provider.health().backlog);
+    }, 2);
+    const [ra, rb] = await Promise.all([collect(provider, a, { frame: 800 }), collect(provider, b, { frame: 700 })]);
+    clearInterval(poll);
+    await provider.tune({ chunkSeconds: 15 });
+    expect(wordErrorRate(textA.join(' '), ra.text).wer).toBeLessThan(0.1);
+    expect(wordErrorRate(textB.join(' '), rb.text).wer).toBeLessThan(0.1);
+    expect(ra.segments.at(-1)!.start).toBeGreaterThanOrEqual(6);
+    expect(rb.segments.at(-1)!.start).toBeGreaterThanOrEqual(6);
+    expect(provider.health().inferences - before).toBe(4);
+    // One engine, concurrency 1: one stream's chunk waited in the queue while the other's ran.
+    expect(maxBacklog).toBe(2);
+    expect(provider.health().backlog).toBe(0);
+  });
+
+  it('reports health per the core shape after work', () => {
+    const h = provider.health();
+    expect(h.provider).toBe('faster-whisper');
+    expect(h.inferences).toBeGreaterThan(5);
+    expect(h.rtf).toBeGreaterThan(0);
+    expect(h.p50InferMs).toBeGreaterThan(0);
+    expect(h.p95InferMs).toBeGreaterThanOrEqual(h.p50InferMs);
+    expect(h.p99InferMs).toBeGreaterThanOrEqual(h.p95InferMs);
+    expect(h.consecutiveErrors).toBe(0);
+    expect(h.restarts).toBe(0);
+    expect(h.sessions.active).toBe(0);
+    expect(h.sessions.receivedSamples).toBe(h.sessions.transcribedSamples + h.sessions.skippedSamples + h.sessions.droppedSamples);
+  });
+
+  it('tunes beam size and chunk length and reports what it applied', async () => {
+    expect(await provider.tune({ beamSize: 1, chunkSeconds: 2 })).toEqual({ beamSize: 1, chunkSeconds: 2 });
+    expect(provider.health().extra).toMatchObject({ beamSize: 1, chunkSeconds: 2 });
+    const speech = synthesizeSpeech(SPEECH_SENTENCES[2]);
+    const segs = await provider.decode(speech.samples, { sampleRate: 16000 });
+    expect(wordErrorRate(SPEECH_SENTENCES[2], segs.map((s) => s.text).join(' ')).wer).toBeLessThan(0.1);
+    expect(await provider.tune({ beamSize: 5, chunkSeconds: 15 })).toEqual({ beamSize: 5, chunkSeconds: 15 });
+  });
+
+  it('unload stops the worker and frees its memory; the next transcribe loads lazily', async () => {
+    const pid = provider.health().workerPid!;
+    await provider.unload();
+    const h = provider.health();
+    expect(h.modelResident).toBe(false);
+    expect(h.workerPid).toBeUndefined();
+    expect(h.memory.workerRssBytes).toBe(0);
+    expect(h.state).toBe('UNINITIALIZED');
+    expect(() => process.kill(pid, 0)).toThrow();
+    const speech = synthesizeSpeech(SPEECH_SENTENCES[2]);
+    const { text } = await collect(provider, speech.samples);
+    expect(wordErrorRate(SPEECH_SENTENCES[2], text).wer).toBeLessThan(0.1);
+    expect(provider.health().workerPid).not.toBe(pid);
+    expect(provider.health().restarts).toBe(0);
+  });
+});

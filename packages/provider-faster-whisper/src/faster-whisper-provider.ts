@@ -1,0 +1,381 @@
+import path from 'node:path';
+import {
+  decodeUtterance,
+  EchoPanelError,
+  EngineRunner,
+  errorMessage,
+  isEchoPanelError,
+  SessionCounter,
+  transcribeInChunks,
+  type ASRProvider,
+  type Availability,
+  type DecodeOptions,
+  type DecodeRequest,
+  type Logger,
+  type ModelIdentity,
+  type ModelState,
+  type PluginContext,
+  type ProviderCapabilities,
+  type ProviderHealth,
+  type RawSegment,
+  type ResolvedModel,
+  type RuntimeTuning,
+  type Segment,
+  type TranscribeOptions,
+  type TranscriptionEvent,
+} from '@echopanel/core';
+import type { FasterWhisperConfig } from './config.js';
+import { probePython } from './probe.js';
+import type { ResultMessage, TranscribeParams } from './protocol.js';
+import { WORKER_SCRIPT_PATH } from './worker-script.js';
+import { WorkerProcess } from './worker-process.js';
+
+const SAMPLE_RATE = 16000;
+const PROBE_TIMEOUT_MS = 60000;
+
+/**
+ * faster-whisper (CTranslate2) in a resident Python worker. One worker per provider instance, one request
+ * at a time (queue depth = backlog); a request past `inferenceTimeoutMs` or a dead worker gets the worker
+ * killed and restarted and the chunk retried once.
+ */
+export class FasterWhisperProvider implements ASRProvider {
+  readonly name = 'faster-whisper';
+  private readonly logger: Logger;
+  private readonly runner: EngineRunner;
+  private readonly sessions = new SessionCounter();
+  private worker?: WorkerProcess;
+  private starting?: Promise<WorkerProcess>;
+  private resolved?: ResolvedModel;
+  private state: ModelState = 'UNINITIALIZED';
+  private loadedAt?: string;
+  private loadMs?: number;
+  private modelRef: string;
+  private beamSize: number;
+  private chunkSeconds: number;
+  private consecutiveRestarts = 0;
+  /** Set after `maxRestarts` restarts in a row without a success; only an explicit `load()` clears it. */
+  private gaveUp = false;
+
+  constructor(
+    private readonly config: FasterWhisperConfig,
+    private readonly ctx: PluginContext,
+  ) {
+    this.logger = ctx.logger;
+    this.modelRef = config.model;
+    this.beamSize = config.beamSize;
+    this.chunkSeconds = config.chunkSeconds;
+    this.runner = new EngineRunner({
+      concurrency: 1,
+      timeoutMs: config.inferenceTimeoutMs,
+      logger: this.logger,
+      recover: (reason) => this.restartWorker(reason),
+      isRecoverable: (err) => !this.gaveUp && (err.code === 'INFERENCE_TIMEOUT' || err.code === 'WORKER_CRASHED'),
+    });
+  }
+
+  get capabilities(): ProviderCapabilities {
+    const multilingual = this.worker?.alive ? this.worker.ready.model.multilingual : !/\.en$/i.test(path.basename(this.modelRef));
+    return {
+      streaming: true,
+      partialResults: false,
+      wordTimestamps: true,
+      languages: multilingual ? 'multilingual' : ['en'],
+      devices: ['cpu', 'cuda'],
+      decode: true,
+    };
+  }
+
+  /** The interpreter the worker runs on: the slice's `pythonPath` (relative to the config dir) or the host's. */
+  get pythonPath(): string {
+    const p = this.config.pythonPath ?? this.ctx.pythonPath;
+    return p.includes('/') && !path.isAbsolute(p) ? path.resolve(this.ctx.configDir, p) : p;
+  }
+
+  async availability(): Promise<Availability> {
+    const python = this.pythonPath;
+    const probe = await probePython(python, WORKER_SCRIPT_PATH, this.ctx.env, PROBE_TIMEOUT_MS);
+    if (probe.kind === 'no-python') {
+      return {
+        available: false,
+        reason: probe.message,
+        hint: 'set providers.faster-whisper.pythonPath (or ECHOPANEL_PYTHON) to a Python 3.9+ interpreter, or create the project venv with `node scripts/bootstrap.mjs`',
+      };
+    }
+    if (probe.kind === 'not-importable') {
+      return { available: false, reason: probe.message, hint: `${python} -m pip install faster-whisper` };
+    }
+    try {
+      if (!(await this.ctx.models.find(this.modelRef, 'ct2'))) {
+        await this.ctx.models.resolve(this.modelRef, 'ct2', { allowDownload: false });
+      }
+    } catch (err) {
+      return {
+        available: false,
+        reason: errorMessage(err),
+        hint: isEchoPanelError(err) && typeof err.details?.hint === 'string' ? err.details.hint : undefined,
+      };
+    }
+    return { available: true };
+  }
+
+  /** Starts the worker and loads the model; concurrent callers share one start. Clears a given-up state. */
+  async load(): Promise<void> {
+    this.gaveUp = false;
+    this.consecutiveRestarts = 0;
+    await this.ensureWorker();
+  }
+
+  /** Stops the worker (clean shutdown, then kill after `shutdownGraceMs`), which frees the model's memory. */
+  async unload(): Promise<void> {
+    if (this.starting) await this.starting.catch(() => undefined);
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) {
+      this.state = 'UNLOADING';
+      await w.stop(this.config.shutdownGraceMs);
+      this.logger.info({ pid: w.pid }, 'faster-whisper worker stopped');
+    }
+    this.resolved = undefined;
+    this.loadedAt = undefined;
+    this.loadMs = undefined;
+    this.state = 'UNINITIALIZED';
+  }
+
+  async dispose(): Promise<void> {
+    await this.unload();
+  }
+
+  async *transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment> {
+    checkSampleRate(opts.sampleRate);
+    await this.ensureWorker();
+    const session = this.sessions.open((e) => this.onEvent(e, opts.onEvent));
+    try {
+      yield* transcribeInChunks(audio, { ...opts, onEvent: session.onEvent }, (req) => this.decodeChunk(req), {
+        chunkSeconds: () => this.chunkSeconds,
+        onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'dropped a likely hallucination'),
+      });
+    } finally {
+      session.close();
+    }
+  }
+
+  async decode(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+    checkSampleRate(opts.sampleRate);
+    return decodeUtterance(pcm, opts, (req) => this.decodeChunk(req));
+  }
+
+  health(): ProviderHealth {
+    const m = this.runner.metrics.snapshot();
+    const w = this.worker?.alive ? this.worker : undefined;
+    const ready = w?.ready;
+    return {
+      provider: this.name,
+      state: this.state,
+      rtf: m.rtf,
+      avgInferMs: m.avgInferMs,
+      p50InferMs: m.p50InferMs,
+      p95InferMs: m.p95InferMs,
+      p99InferMs: m.p99InferMs,
+      inferences: m.inferences,
+      backlog: this.runner.backlog,
+      droppedChunks: m.droppedChunks,
+      modelResident: w !== undefined,
+      ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
+      ...(this.loadMs !== undefined ? { loadMs: this.loadMs } : {}),
+      consecutiveErrors: m.consecutiveErrors,
+      ...(m.lastError ? { lastError: m.lastError } : {}),
+      restarts: this.runner.restarts,
+      ...(w?.pid !== undefined ? { workerPid: w.pid } : {}),
+      memory: {
+        processRssBytes: process.memoryUsage().rss,
+        workerRssBytes: w?.rssBytes() ?? 0,
+        ...(ready?.model.sizeBytes ? { modelResidentBytes: ready.model.sizeBytes } : {}),
+      },
+      sessions: this.sessions.snapshot(),
+      extra: {
+        model: this.modelRef,
+        beamSize: this.beamSize,
+        chunkSeconds: this.chunkSeconds,
+        ...(ready
+          ? { modelPath: ready.model.path, device: ready.device, computeType: ready.computeType, workerLoadMs: ready.loadMs, versions: ready.versions }
+          : {}),
+      },
+    };
+  }
+
+  modelInfo(): ModelIdentity {
+    const ready = this.worker?.alive ? this.worker.ready : undefined;
+    if (this.resolved) {
+      return {
+        ...this.resolved.identity,
+        path: this.resolved.path,
+        ...(ready?.model.sizeBytes && this.resolved.identity.sizeBytes === undefined ? { sizeBytes: ready.model.sizeBytes } : {}),
+        source: this.resolved.identity.source ?? this.resolved.resolvedBy,
+      };
+    }
+    return { name: this.modelRef, format: 'ct2' };
+  }
+
+  /**
+   * Degrade-ladder knobs: `beamSize` and `chunkSeconds` apply from the next chunk; `model` switches weights
+   * (resolved first; the worker is swapped between requests). Returns what was applied.
+   */
+  async tune(tuning: RuntimeTuning): Promise<RuntimeTuning> {
+    const applied: { beamSize?: number; chunkSeconds?: number; model?: string } = {};
+    if (tuning.beamSize !== undefined) {
+      this.beamSize = Math.max(1, Math.min(10, Math.round(tuning.beamSize)));
+      applied.beamSize = this.beamSize;
+    }
+    if (tuning.chunkSeconds !== undefined && tuning.chunkSeconds > 0) {
+      this.chunkSeconds = Math.min(30, tuning.chunkSeconds);
+      applied.chunkSeconds = this.chunkSeconds;
+    }
+    if (tuning.model !== undefined && tuning.model !== this.modelRef) {
+      try {
+        const next = await this.ctx.models.resolve(tuning.model, 'ct2');
+        await this.runner.queue.run(async () => {
+          const wasLoaded = this.worker !== undefined;
+          await this.unload();
+          this.modelRef = tuning.model!;
+          this.resolved = next;
+          if (wasLoaded) await this.ensureWorker();
+        });
+        applied.model = this.modelRef;
+      } catch (err) {
+        this.logger.warn({ model: tuning.model, err: errorMessage(err) }, 'model switch not applied');
+      }
+    }
+    this.logger.info({ applied }, 'faster-whisper tuning applied');
+    return applied;
+  }
+
+  private onEvent(e: TranscriptionEvent, forward?: (e: TranscriptionEvent) => void): void {
+    if (e.type === 'dropped') this.runner.metrics.recordDroppedChunk();
+    forward?.(e);
+  }
+
+  private async decodeChunk(req: DecodeRequest): Promise<RawSegment[]> {
+    if (req.pcm.length === 0) return [];
+    checkSampleRate(req.sampleRate);
+    if (!this.gaveUp) await this.ensureWorker();
+    const params: TranscribeParams = {
+      beamSize: this.beamSize,
+      language: req.language ?? this.config.language,
+      vadFilter: this.config.vadFilter,
+      wordTimestamps: req.wordTimestamps ?? false,
+      prompt: req.prompt,
+    };
+    return this.runner.run(
+      req.pcm.length / req.sampleRate,
+      async (signal) => {
+        const w = this.worker;
+        if (!w?.alive) {
+          throw new EchoPanelError(
+            'WORKER_CRASHED',
+            this.gaveUp
+              ? `faster-whisper worker failed ${this.consecutiveRestarts} times in a row; not restarting it (call load() to try again)`
+              : `faster-whisper worker is not running (${w?.exitReason || 'not started'})`,
+          );
+        }
+        const result = await w.transcribe(req.pcm, params, signal);
+        this.consecutiveRestarts = 0;
+        return toRawSegments(result);
+      },
+      { signal: req.signal, onEvent: req.onEvent },
+    );
+  }
+
+  private ensureWorker(): Promise<WorkerProcess> {
+    if (this.worker?.alive) return Promise.resolve(this.worker);
+    if (this.gaveUp) {
+      return Promise.reject(
+        new EchoPanelError('WORKER_CRASHED', 'faster-whisper worker keeps failing; not restarting it (call load() to try again)'),
+      );
+    }
+    this.starting ??= this.startWorker().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async startWorker(): Promise<WorkerProcess> {
+    this.state = 'LOADING';
+    const started = performance.now();
+    try {
+      this.resolved ??= await this.ctx.models.resolve(this.modelRef, 'ct2');
+      const w = await WorkerProcess.start({
+        pythonPath: this.pythonPath,
+        scriptPath: WORKER_SCRIPT_PATH,
+        modelPath: this.resolved.path,
+        sha256: this.resolved.identity.sha256,
+        device: this.config.device,
+        computeType: this.config.computeType,
+        cpuThreads: this.config.cpuThreads,
+        env: this.ctx.env,
+        startTimeoutMs: this.config.startTimeoutMs,
+        logger: this.logger,
+      });
+      const ready = w.ready;
+      for (const notice of ready.notices) this.logger.warn({ model: this.modelRef }, notice);
+      w.onExit((info) => {
+        if (this.worker !== w) return; // replaced or unloaded on purpose
+        this.logger.warn({ pid: w.pid, info }, 'faster-whisper worker exited unexpectedly; it restarts on the next request');
+        this.state = 'ERROR';
+      });
+      this.worker = w;
+      this.state = 'READY';
+      this.loadedAt = new Date().toISOString();
+      this.loadMs = Math.round(performance.now() - started);
+      this.logger.info(
+        { pid: w.pid, model: ready.model.path, device: ready.device, computeType: ready.computeType, loadMs: this.loadMs, workerLoadMs: ready.loadMs },
+        'faster-whisper worker ready',
+      );
+      return w;
+    } catch (err) {
+      this.state = 'ERROR';
+      const e = isEchoPanelError(err) ? err : new EchoPanelError('WORKER_START_FAILED', errorMessage(err), { cause: err });
+      this.runner.metrics.recordError(e.code, e.message);
+      throw e;
+    }
+  }
+
+  /** EngineRunner's recovery: kill -9 the current worker, start a fresh one (bounded by `maxRestarts`). */
+  private async restartWorker(reason: EchoPanelError): Promise<void> {
+    this.consecutiveRestarts++;
+    const old = this.worker;
+    this.worker = undefined;
+    if (old) {
+      old.kill();
+      await old.whenClosed();
+    }
+    if (this.consecutiveRestarts > this.config.maxRestarts) {
+      this.gaveUp = true;
+      this.state = 'ERROR';
+      throw new EchoPanelError(
+        'WORKER_CRASHED',
+        `faster-whisper worker failed ${this.consecutiveRestarts} times in a row (last: ${reason.message}); not restarting it (call load() to try again)`,
+      );
+    }
+    this.logger.warn({ code: reason.code, pid: old?.pid, restart: this.consecutiveRestarts }, 'restarting the faster-whisper worker');
+    await this.ensureWorker();
+  }
+}
+
+function toRawSegments(result: ResultMessage): RawSegment[] {
+  return result.segments.map((s) => ({
+    text: s.text,
+    start: s.start,
+    end: s.end,
+    avgLogprob: s.avg_logprob,
+    noSpeechProb: s.no_speech_prob,
+    compressionRatio: s.compression_ratio,
+    ...(result.language ? { language: result.language } : {}),
+    ...(s.words ? { words: s.words } : {}),
+  }));
+}
+
+function checkSampleRate(rate: number): void {
+  if (rate !== SAMPLE_RATE) {
+    throw new EchoPanelError('UNSUPPORTED_SAMPLE_RATE', `faster-whisper takes ${SAMPLE_RATE} Hz PCM, got ${rate} Hz (resample before)`);
+  }
+}
