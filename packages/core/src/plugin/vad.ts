@@ -28,6 +28,12 @@ export interface VoiceActivityDetector {
   flush(): VadResult;
   /** Forget all state (new stream). */
   reset(): void;
+  /**
+   * Optional: samples before this offset are decided — each lies in a segment whose `speech-start` was already
+   * reported, or is silence no later event will claim. Lets a caller (e.g. a VAD filter) release buffered
+   * silence while the detector still waits to confirm speech; without it the caller must keep more audio.
+   */
+  readonly settledSample?: number;
 }
 
 export interface VadAvailability {
