@@ -1,1 +1,2 @@
 export * from './provider-health.js';
+export * from './idle-health.js';

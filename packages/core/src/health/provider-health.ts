@@ -44,4 +44,65 @@ export interface ProviderHealth {
   readonly sessions: SessionStats;
   /** Provider-specific extras (e.g. VAD stats). */
   readonly extra?: Readonly<Record<string, unknown>>;
+  /** Warmup duration (set by the lifecycle manager). */
+  readonly warmupMs?: number;
+  /** The last errors, oldest first (the lifecycle manager keeps 10). */
+  readonly errorHistory?: readonly ErrorRecord[];
+  /** Degrade ladder state, when a ladder watches this provider. */
+  readonly degrade?: DegradeHealth;
+  /** Failover state, when this is a primary/fallback pair. */
+  readonly failover?: FailoverHealth;
+}
+
+/** One remembered error. */
+export interface ErrorRecord {
+  readonly code: string;
+  readonly message: string;
+  /** ISO time. */
+  readonly at: string;
+  /** What was going on (e.g. `load`, `warmup`, `transcribe`). */
+  readonly phase?: string;
+}
+
+/** Degrade ladder levels, mildest first. */
+export type DegradeLevelName = 'NORMAL' | 'WARNING' | 'DEGRADE' | 'EMERGENCY' | 'FAILOVER';
+
+/** One level change of the degrade ladder. */
+export interface DegradeLevelChange {
+  readonly from: DegradeLevelName;
+  readonly to: DegradeLevelName;
+  /** ISO time. */
+  readonly at: string;
+  readonly reason: string;
+  /** RTF that caused it (when RTF did). */
+  readonly rtf?: number;
+  /** Actions applied (degrading) or reverted (recovering), with failures. */
+  readonly actions: readonly { readonly name: string; readonly ok: boolean; readonly detail?: string }[];
+}
+
+export interface DegradeHealth {
+  readonly enabled: boolean;
+  readonly level: DegradeLevelName;
+  /** ISO time the current level was entered. */
+  readonly since: string;
+  /** Last RTF observed by the ladder. */
+  readonly rtf?: number;
+  /** Actions in force, oldest first. */
+  readonly activeActions: readonly string[];
+  /** Samples dropped by the EMERGENCY drop policy. */
+  readonly droppedSamples: number;
+  /** Recent level changes, oldest first. */
+  readonly history: readonly DegradeLevelChange[];
+}
+
+export interface FailoverHealth {
+  /** Which side serves new requests. */
+  readonly active: 'primary' | 'fallback';
+  readonly primary: string;
+  readonly fallback: string;
+  readonly failovers: number;
+  readonly recoveries: number;
+  readonly lastSwitch?: { readonly to: 'primary' | 'fallback'; readonly reason: string; readonly at: string };
+  /** The primary's own health while the fallback serves. */
+  readonly primaryHealth?: ProviderHealth;
 }

@@ -1,0 +1,550 @@
+import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
+import type { ErrorRecord, ModelState, ProviderHealth } from '../health/provider-health.js';
+import { idleProviderHealth } from '../health/idle-health.js';
+import type { Logger } from '../logging/logger.js';
+import { silentLogger } from '../logging/logger.js';
+import { systemClock, type Clock } from '../plugin/clock.js';
+import type {
+  ASRProvider,
+  Availability,
+  DecodeOptions,
+  ModelIdentity,
+  ProviderCapabilities,
+  RuntimeTuning,
+  Segment,
+  TranscribeOptions,
+  TranscriptionEvent,
+} from '../plugin/provider.js';
+import { ErrorHistory } from './error-history.js';
+import { Listeners } from './listeners.js';
+import { assertTransition } from './model-state-machine.js';
+import { runWarmup, type WarmupLevel, type WarmupOptions, type WarmupReport } from './warmup.js';
+
+export interface ModelManagerOptions {
+  readonly provider: ASRProvider;
+  /** Warmup level (default 2): 1 load, 2 + one inference, 3 + several inferences. */
+  readonly warmupLevel?: WarmupLevel;
+  readonly warmup?: WarmupOptions;
+  /** Default `initialize` timeout (config `asr.initTimeoutMs`; default 300000). */
+  readonly initTimeoutMs?: number;
+  /** How long a retry waits for a cancelled load to settle before going ahead anyway (default 10000). */
+  readonly cancelGraceMs?: number;
+  /** How long `unload` / `switchModel` wait for in-flight requests before unloading (default 10000). */
+  readonly drainTimeoutMs?: number;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** RSS of this process (injectable for tests; default `process.memoryUsage.rss()`). */
+  readonly processRss?: () => number;
+}
+
+export interface InitializeOptions {
+  /** Give up after this long (default the manager's `initTimeoutMs`). The caller that starts the load also cancels it at its deadline. */
+  readonly timeoutMs?: number;
+}
+
+export interface ModelStateChange {
+  readonly from: ModelState;
+  readonly to: ModelState;
+  /** ISO time. */
+  readonly at: string;
+  readonly error?: ErrorRecord;
+}
+
+export interface ModelSwitch {
+  readonly from: string;
+  readonly to: string;
+  readonly at: string;
+}
+
+export interface ModelManagerEvents extends Record<string, unknown> {
+  state: ModelStateChange;
+  switch: ModelSwitch;
+  error: ErrorRecord;
+}
+
+/** Thrown errors of these codes mean the engine is gone: the manager goes to ERROR. */
+const FATAL_CODES = new Set(['WORKER_CRASHED', 'WORKER_START_FAILED', 'MODEL_CORRUPT', 'MODEL_NOT_FOUND']);
+
+const UNLOAD_CANCEL = new EchoPanelError('ABORTED', 'loading was cancelled by unload()');
+
+/**
+ * Owns one provider's lifecycle (MOD-003/011 with the audit's gaps closed): UNINITIALIZED → LOADING →
+ * WARMING_UP → READY, ERROR from any working state, UNLOADING → UNINITIALIZED. Concurrent `initialize` calls
+ * share one load; every waiter is released on success, error or timeout; a timed-out load is cancelled (the
+ * provider is unloaded, again once the abandoned load settles). It is itself an {@link ASRProvider}, so it
+ * composes with failover; inference while not READY fails with NOT_READY.
+ */
+export class ModelManager implements ASRProvider {
+  private current: ASRProvider;
+  private stateValue: ModelState = 'UNINITIALIZED';
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly errors: ErrorHistory;
+  private readonly listeners: Listeners<ModelManagerEvents>;
+  private initializing?: Promise<void>;
+  private initAbort?: AbortController;
+  private unloading?: Promise<void>;
+  private switching?: Promise<void>;
+  private pendingCleanup?: Promise<void>;
+  private readonly inflight = new Map<ASRProvider, number>();
+  private readonly retiring = new Set<Promise<void>>();
+  private readonly drainWaiters = new Map<ASRProvider, (() => void)[]>();
+  private loadMs?: number;
+  private warmupMs?: number;
+  private loadedAt?: string;
+  private residentEstimate?: number;
+  private warmupReport?: WarmupReport;
+  private lastFailure?: EchoPanelError;
+
+  constructor(private readonly options: ModelManagerOptions) {
+    this.current = options.provider;
+    this.clock = options.clock ?? systemClock;
+    this.logger = (options.logger ?? silentLogger).child({ component: 'model-manager' });
+    this.errors = new ErrorHistory(this.clock);
+    this.listeners = new Listeners((err, event) => this.logger.error({ err: errorMessage(err), event }, 'model manager listener threw'));
+  }
+
+  get name(): string {
+    return this.current.name;
+  }
+
+  get capabilities(): ProviderCapabilities {
+    return this.current.capabilities;
+  }
+
+  get state(): ModelState {
+    return this.stateValue;
+  }
+
+  /** The provider currently serving (changes on {@link switchModel}). */
+  get provider(): ASRProvider {
+    return this.current;
+  }
+
+  get ready(): boolean {
+    return this.stateValue === 'READY';
+  }
+
+  /** Subscribes to `state`, `switch` or `error`; returns the unsubscribe function. */
+  on<K extends keyof ModelManagerEvents>(event: K, listener: (payload: ModelManagerEvents[K]) => void): () => void {
+    return this.listeners.on(event, listener);
+  }
+
+  availability(): Promise<Availability> {
+    return this.current.availability();
+  }
+
+  /** Same as {@link initialize} with the default timeout (the provider contract's `load`). */
+  load(): Promise<void> {
+    return this.initialize();
+  }
+
+  /**
+   * Loads and warms the model. Resolves when READY (at once if already READY); rejects with the load or warmup
+   * error, INIT_TIMEOUT, NOT_READY when the manager is in ERROR (use {@link retry}), or ABORTED when
+   * {@link unload} cancels it.
+   */
+  async initialize(options: InitializeOptions = {}): Promise<void> {
+    if (this.stateValue === 'READY') return;
+    if (this.unloading) await this.unloading.catch(() => undefined);
+    const state = this.stateValue as ModelState;
+    if (state === 'ERROR') throw this.notReady();
+    if (state === 'READY') return;
+    const timeoutMs = options.timeoutMs ?? this.options.initTimeoutMs ?? 300000;
+    if (this.initializing) return this.waitFor(this.initializing, timeoutMs);
+    return this.startInit(timeoutMs);
+  }
+
+  /** From ERROR: loads again. */
+  async retry(options: InitializeOptions = {}): Promise<void> {
+    if (this.stateValue !== 'ERROR') {
+      throw new EchoPanelError('INVALID_STATE', `retry() is for a manager in ERROR; it is ${this.stateValue}`);
+    }
+    return this.startInit(options.timeoutMs ?? this.options.initTimeoutMs ?? 300000);
+  }
+
+  /** From ERROR: releases the provider and returns to UNINITIALIZED. */
+  async reset(): Promise<void> {
+    if (this.stateValue !== 'ERROR') {
+      throw new EchoPanelError('INVALID_STATE', `reset() is for a manager in ERROR; it is ${this.stateValue}`);
+    }
+    return this.unload();
+  }
+
+  /**
+   * Releases the model (seed RC-P0-1). Cancels a load in progress (its waiters get ABORTED), waits up to
+   * `drainTimeoutMs` for in-flight requests, then calls the provider's `unload`.
+   */
+  unload(): Promise<void> {
+    if (this.unloading) return this.unloading;
+    if (this.stateValue === 'UNINITIALIZED' && !this.initializing) return Promise.resolve();
+    this.unloading = this.runUnload().finally(() => {
+      this.unloading = undefined;
+    });
+    return this.unloading;
+  }
+
+  /**
+   * Hot swap (seed P3-1): loads and warms `next` while the current model keeps serving, then routes new
+   * requests to it (resolves here) and unloads the old one in the background once its in-flight requests
+   * finish (at most `drainTimeoutMs`). If `next` fails to load, the current model stays and the error is
+   * thrown. When nothing is serving (not READY), replaces and loads.
+   */
+  async switchModel(next: ASRProvider | (() => ASRProvider | Promise<ASRProvider>), options: InitializeOptions = {}): Promise<void> {
+    if (this.switching) throw new EchoPanelError('INVALID_STATE', 'a model switch is already in progress');
+    const run = async () => {
+      const provider = typeof next === 'function' ? await next() : next;
+      if (this.stateValue !== 'READY') {
+        if (this.stateValue === 'LOADING' || this.stateValue === 'WARMING_UP' || this.stateValue === 'UNLOADING') {
+          throw new EchoPanelError('INVALID_STATE', `cannot switch models while ${this.stateValue}`);
+        }
+        if (this.stateValue === 'ERROR') await this.reset();
+        const old = this.current;
+        this.current = provider;
+        this.listeners.emit('switch', { from: old.name, to: provider.name, at: this.now() });
+        return this.initialize(options);
+      }
+      const candidate = new ModelManager({ ...this.options, provider, logger: this.logger });
+      try {
+        await candidate.initialize(options);
+      } catch (err) {
+        this.recordError(err, 'switch');
+        throw err;
+      }
+      if (this.stateValue !== 'READY') {
+        await candidate.unload();
+        throw new EchoPanelError('INVALID_STATE', `the manager left READY (${this.stateValue}) during the switch; kept the old model`);
+      }
+      const old = this.current;
+      this.current = provider;
+      this.loadMs = candidate.loadMs;
+      this.warmupMs = candidate.warmupMs;
+      this.loadedAt = candidate.loadedAt;
+      this.residentEstimate = candidate.residentEstimate;
+      this.warmupReport = candidate.warmupReport;
+      this.logger.info({ from: old.name, to: provider.name }, 'switched model');
+      this.listeners.emit('switch', { from: old.name, to: provider.name, at: this.now() });
+      // The old model finishes its in-flight requests in the background, then is released.
+      const retiring = this.drain(old)
+        .then(() => old.unload())
+        .catch((err: unknown) => this.recordError(err, 'unload-old'));
+      this.retiring.add(retiring);
+      void retiring.finally(() => this.retiring.delete(retiring));
+    };
+    this.switching = run().finally(() => {
+      this.switching = undefined;
+    });
+    return this.switching;
+  }
+
+  /** Marks the model broken (e.g. the host saw it crash): READY → ERROR. */
+  fail(err: unknown): void {
+    const e = toEchoPanelError(err, 'INFERENCE_FAILED');
+    this.recordError(e, 'runtime');
+    if (this.stateValue === 'READY') {
+      this.lastFailure = e;
+      this.transition('ERROR', e);
+    }
+  }
+
+  async *transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncGenerator<Segment> {
+    const provider = this.acquire();
+    const onEvent = (e: TranscriptionEvent) => {
+      if (e.type === 'error' && !e.recovered) this.recordError(new EchoPanelError(e.code, e.message), 'transcribe');
+      opts.onEvent?.(e);
+    };
+    try {
+      yield* provider.transcribe(audio, { ...opts, onEvent });
+    } catch (err) {
+      this.onInferenceThrow(provider, err, opts.signal);
+      throw err;
+    } finally {
+      this.release(provider);
+    }
+  }
+
+  async decode(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+    const provider = this.acquire();
+    try {
+      if (!provider.capabilities.decode || !provider.decode) {
+        throw new EchoPanelError('INVALID_STATE', `provider ${provider.name} does not implement decode()`);
+      }
+      return await provider.decode(pcm, opts);
+    } catch (err) {
+      this.onInferenceThrow(provider, err, opts.signal);
+      throw err;
+    } finally {
+      this.release(provider);
+    }
+  }
+
+  modelInfo(): ModelIdentity | undefined {
+    return this.current.modelInfo?.();
+  }
+
+  /** Forwards degrade-ladder tuning to the serving provider; returns what it applied (nothing if it cannot tune). */
+  async tune(tuning: RuntimeTuning): Promise<RuntimeTuning> {
+    return this.current.tune ? this.current.tune(tuning) : {};
+  }
+
+  async dispose(): Promise<void> {
+    await this.unload();
+    await this.current.dispose?.();
+  }
+
+  /** The provider's health with the manager's state, timings, memory and error history. */
+  health(): ProviderHealth {
+    let base: ProviderHealth;
+    try {
+      base = this.current.health();
+    } catch (err) {
+      this.recordError(err, 'health');
+      base = idleProviderHealth(this.current.name, this.stateValue);
+    }
+    const last = this.errors.last;
+    const resident = base.memory.modelResidentBytes ?? (this.stateValue === 'READY' ? this.residentEstimate : undefined);
+    return {
+      ...base,
+      provider: this.current.name,
+      state: this.stateValue,
+      modelResident: this.stateValue === 'READY' && base.modelResident !== false,
+      ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
+      ...(this.loadMs !== undefined ? { loadMs: round1(this.loadMs) } : {}),
+      ...(this.warmupMs !== undefined ? { warmupMs: round1(this.warmupMs) } : {}),
+      ...(base.lastError ? {} : last ? { lastError: { code: last.code, message: last.message, at: last.at } } : {}),
+      memory: {
+        processRssBytes: this.processRss(),
+        workerRssBytes: base.memory.workerRssBytes,
+        ...(resident !== undefined ? { modelResidentBytes: resident } : {}),
+      },
+      errorHistory: this.errors.list(),
+      ...(this.warmupReport ? { extra: { ...base.extra, warmup: this.warmupReport } } : {}),
+    };
+  }
+
+  private startInit(timeoutMs: number): Promise<void> {
+    const p = this.runInit(timeoutMs).finally(() => {
+      if (this.initializing === p) this.initializing = undefined;
+    });
+    this.initializing = p;
+    return p;
+  }
+
+  private async runInit(timeoutMs: number): Promise<void> {
+    const provider = this.current;
+    const ac = new AbortController();
+    this.initAbort = ac;
+    const timer = setTimeout(
+      () => ac.abort(new EchoPanelError('INIT_TIMEOUT', `loading ${provider.name} took longer than ${timeoutMs} ms; the load was cancelled`)),
+      timeoutMs,
+    );
+    const aborted = new Promise<never>((_, reject) => ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true }));
+    aborted.catch(() => undefined);
+    let phase = 'load';
+    let loading: Promise<void> | undefined;
+    let loadSettled = false;
+    try {
+      await Promise.race([this.settlePendingCleanup(), aborted]);
+      this.transition('LOADING');
+      this.logger.info({ provider: provider.name }, 'loading model');
+      const rssBefore = this.totalRss(provider);
+      const t0 = this.clock.now();
+      loading = provider.load();
+      loading.then(
+        () => (loadSettled = true),
+        () => (loadSettled = true),
+      );
+      await Promise.race([loading, aborted]);
+      this.loadMs = this.clock.now() - t0;
+      this.loadedAt = this.now();
+      const delta = this.totalRss(provider) - rssBefore;
+      this.residentEstimate = delta > 0 ? delta : provider.modelInfo?.()?.sizeBytes;
+      phase = 'warmup';
+      this.transition('WARMING_UP');
+      const level = this.options.warmupLevel ?? 2;
+      const t1 = this.clock.now();
+      this.warmupReport = await runWarmup(provider, level, { clock: this.clock, signal: ac.signal, options: this.options.warmup });
+      this.warmupMs = this.clock.now() - t1;
+      for (const l of this.warmupReport.levels) {
+        if (l.exceeded) {
+          this.recordError(new EchoPanelError('WARMUP_BUDGET_EXCEEDED', `warmup level ${l.level} ran past its ${l.budgetMs} ms budget`), 'warmup');
+        }
+      }
+      if (ac.signal.aborted) throw ac.signal.reason;
+      this.transition('READY');
+      this.logger.info({ provider: provider.name, loadMs: round1(this.loadMs), warmupMs: round1(this.warmupMs) }, 'model ready');
+    } catch (err) {
+      const cancelled = ac.signal.aborted && ac.signal.reason === UNLOAD_CANCEL;
+      const e = cancelled ? UNLOAD_CANCEL : toEchoPanelError(err, phase === 'load' ? 'PROVIDER_UNAVAILABLE' : 'INFERENCE_FAILED');
+      // Release what the provider holds: now (unless unload() is about to), and again once an abandoned load settles.
+      this.pendingCleanup = this.cleanup(provider, loading && !loadSettled ? loading : undefined, !cancelled);
+      if (!cancelled) {
+        this.lastFailure = e;
+        this.recordError(e, phase);
+        this.logger.error({ provider: provider.name, code: e.code, err: e.message, phase }, 'model initialization failed');
+        if (this.stateValue === 'LOADING' || this.stateValue === 'WARMING_UP') this.transition('ERROR', e);
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      if (this.initAbort === ac) this.initAbort = undefined;
+    }
+  }
+
+  private async runUnload(): Promise<void> {
+    if (this.initializing) {
+      this.initAbort?.abort(UNLOAD_CANCEL);
+      await this.initializing.catch(() => undefined);
+    }
+    await Promise.all([...this.retiring]);
+    if (this.stateValue === 'UNINITIALIZED') return;
+    this.transition('UNLOADING');
+    const provider = this.current;
+    await this.drain(provider);
+    try {
+      await provider.unload();
+      await this.settlePendingCleanup();
+    } catch (err) {
+      const e = toEchoPanelError(err, 'INTERNAL');
+      this.lastFailure = e;
+      this.recordError(e, 'unload');
+      this.transition('ERROR', e);
+      throw e;
+    }
+    this.loadedAt = undefined;
+    this.residentEstimate = undefined;
+    this.lastFailure = undefined;
+    this.transition('UNINITIALIZED');
+    this.logger.info({ provider: provider.name }, 'model unloaded');
+  }
+
+  private async cleanup(provider: ASRProvider, abandoned: Promise<void> | undefined, now: boolean): Promise<void> {
+    const quietUnload = () =>
+      provider.unload().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'unload after a failed load failed'));
+    if (now) await quietUnload();
+    if (abandoned) {
+      await abandoned.then(quietUnload, quietUnload);
+    }
+  }
+
+  private async settlePendingCleanup(): Promise<void> {
+    const pending = this.pendingCleanup;
+    if (!pending) return;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'grace'>((resolve) => {
+      timer = setTimeout(() => resolve('grace'), this.options.cancelGraceMs ?? 10000);
+    });
+    const outcome = await Promise.race([pending.then(() => 'done' as const), grace]);
+    clearTimeout(timer);
+    if (outcome === 'grace') this.logger.warn({}, 'a cancelled load has not settled; going ahead');
+    if (this.pendingCleanup === pending) this.pendingCleanup = undefined;
+  }
+
+  private waitFor(p: Promise<void>, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new EchoPanelError('INIT_TIMEOUT', `gave up waiting for ${this.current.name} after ${timeoutMs} ms (another caller's load continues)`)),
+        timeoutMs,
+      );
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private transition(to: ModelState, error?: EchoPanelError): void {
+    const from = this.stateValue;
+    assertTransition(from, to);
+    this.stateValue = to;
+    const rec = error ? this.errors.last : undefined;
+    this.listeners.emit('state', { from, to, at: this.now(), ...(rec ? { error: rec } : {}) });
+  }
+
+  private acquire(): ASRProvider {
+    if (this.stateValue !== 'READY') throw this.notReady();
+    const provider = this.current;
+    this.inflight.set(provider, (this.inflight.get(provider) ?? 0) + 1);
+    return provider;
+  }
+
+  private release(provider: ASRProvider): void {
+    const n = (this.inflight.get(provider) ?? 1) - 1;
+    if (n > 0) {
+      this.inflight.set(provider, n);
+      return;
+    }
+    this.inflight.delete(provider);
+    for (const w of this.drainWaiters.get(provider) ?? []) w();
+    this.drainWaiters.delete(provider);
+  }
+
+  /** In-flight requests on this manager (all providers). */
+  get inFlight(): number {
+    let n = 0;
+    for (const v of this.inflight.values()) n += v;
+    return n;
+  }
+
+  private drain(provider: ASRProvider): Promise<void> {
+    if (!this.inflight.get(provider)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.warn({ provider: provider.name, inflight: this.inflight.get(provider) }, 'in-flight requests did not finish; unloading anyway');
+        resolve();
+      }, this.options.drainTimeoutMs ?? 10000);
+      const list = this.drainWaiters.get(provider) ?? [];
+      list.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.drainWaiters.set(provider, list);
+    });
+  }
+
+  private onInferenceThrow(provider: ASRProvider, err: unknown, signal?: AbortSignal): void {
+    if (signal?.aborted || (isEchoPanelError(err) && err.code === 'ABORTED')) return;
+    this.recordError(err, 'inference');
+    if (isEchoPanelError(err) && FATAL_CODES.has(err.code) && provider === this.current && this.stateValue === 'READY') {
+      this.lastFailure = err;
+      this.transition('ERROR', err);
+    }
+  }
+
+  private notReady(): EchoPanelError {
+    const why = this.stateValue === 'ERROR' && this.lastFailure ? `: ${this.lastFailure.code}: ${this.lastFailure.message}; call retry()` : '';
+    return new EchoPanelError('NOT_READY', `model ${this.current.name} is ${this.stateValue}${why}`, {
+      details: { state: this.stateValue, ...(this.lastFailure ? { cause: this.lastFailure.code } : {}) },
+    });
+  }
+
+  private recordError(err: unknown, phase: string): void {
+    const rec = this.errors.record(err, phase);
+    this.listeners.emit('error', rec);
+  }
+
+  private totalRss(provider: ASRProvider): number {
+    let worker = 0;
+    try {
+      worker = provider.health().memory.workerRssBytes;
+    } catch {
+      // health() of a half-loaded provider may fail; the estimate then covers this process only.
+    }
+    return this.processRss() + worker;
+  }
+
+  private processRss(): number {
+    return this.options.processRss ? this.options.processRss() : process.memoryUsage.rss();
+  }
+
+  private now(): string {
+    return this.clock.date().toISOString();
+  }
+}
+
+function toEchoPanelError(err: unknown, code: string): EchoPanelError {
+  if (isEchoPanelError(err)) return err;
+  return new EchoPanelError(code, errorMessage(err), { cause: err });
+}
+
+function round1(v: number): number {
+  return Math.round(v * 10) / 10;
+}
