@@ -41,6 +41,10 @@ export interface StreamSessionOptions {
   readonly counter?: SessionCounter;
   readonly load?: PipelineLoadControl;
   readonly logger?: Logger;
+  /** `vad`: ask the engine for word timestamps. */
+  readonly wordTimestamps?: boolean;
+  /** `vad`: told about every decode call (wall time including the engine's queue, audio seconds). */
+  readonly onDecode?: (ms: number, audioSeconds: number) => void;
   /** Receives every event, `done` last. */
   readonly onEvent: (event: StreamEvent) => void;
 }
@@ -99,7 +103,7 @@ export class StreamSession {
     this.sampleRate = options.sampleRate ?? 16000;
     this.maxBacklog = Math.round((options.maxBacklogSeconds ?? 30) * this.sampleRate);
     const wantVad = (options.segmentation ?? 'vad') === 'vad';
-    const canVad = !!options.detector && typeof options.provider.decode === 'function' && options.provider.capabilities.decode !== false;
+    const canVad = !!options.detector && typeof options.provider.decode === 'function' && options.provider.capabilities.decode === true;
     this.mode = wantVad && canVad ? 'vad' : 'fixed';
     this.ownHandle = this.own.open();
     this.sharedHandle = options.counter?.open();
@@ -146,6 +150,11 @@ export class StreamSession {
     this.input.close();
     this.dropQueuedJobs(reason);
     this.wakeJobs();
+    return this.finished;
+  }
+
+  /** Settles with the stats after `done` (without ending the stream). */
+  whenDone(): Promise<StreamStats> {
     return this.finished;
   }
 
@@ -294,14 +303,7 @@ export class StreamSession {
     const rate = this.sampleRate;
     let segments: Segment[];
     try {
-      segments = await this.opts.provider.decode!(job.pcm, {
-        sampleRate: rate,
-        language: this.opts.language,
-        source: this.opts.source,
-        prompt: this.opts.prompt,
-        signal: this.abortController.signal,
-        offsetSeconds: job.start / rate,
-      });
+      segments = await this.decode(job);
     } catch (err) {
       if (this.isAborted) {
         this.dropRange(job.start, job.end, this.abortReason());
@@ -321,14 +323,7 @@ export class StreamSession {
     const rate = this.sampleRate;
     let segments: Segment[];
     try {
-      segments = await this.opts.provider.decode!(job.pcm, {
-        sampleRate: rate,
-        language: this.opts.language,
-        source: this.opts.source,
-        prompt: this.opts.prompt,
-        signal: this.abortController.signal,
-        offsetSeconds: job.start / rate,
-      });
+      segments = await this.decode(job);
     } catch (err) {
       // A failed partial costs nothing but the partial; the final decodes the same audio again.
       this.logger.debug({ err: errorMessage(err) }, 'partial decode failed');
@@ -347,6 +342,22 @@ export class StreamSession {
       end: round3(job.end / rate),
       ...(this.opts.source ? { source: this.opts.source } : {}),
     });
+  }
+
+  private async decode(job: DecodeJob): Promise<Segment[]> {
+    const rate = this.sampleRate;
+    const started = performance.now();
+    const segments = await this.opts.provider.decode!(job.pcm, {
+      sampleRate: rate,
+      language: this.opts.language,
+      source: this.opts.source,
+      prompt: this.opts.prompt,
+      signal: this.abortController.signal,
+      offsetSeconds: job.start / rate,
+      ...(this.opts.wordTimestamps ? { wordTimestamps: true } : {}),
+    });
+    this.opts.onDecode?.(performance.now() - started, job.pcm.length / rate);
+    return segments;
   }
 
   /** Keeps the audio waiting for the engine within maxBacklogSeconds: the oldest goes first. */
@@ -410,6 +421,7 @@ export class StreamSession {
         source: this.opts.source,
         prompt: this.opts.prompt,
         signal: this.abortController.signal,
+        ...(this.opts.wordTimestamps ? { wordTimestamps: true } : {}),
         onEvent: (e) => this.onProviderEvent(e),
       })) {
         const mapped = this.toStreamTime(segment);

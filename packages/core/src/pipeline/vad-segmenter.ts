@@ -68,7 +68,8 @@ export class VadSegmenter {
     }
     for (; w < result.windows.length; w++) this.recordWindow(result.windows[w]);
     this.cutIfTooLong(out);
-    this.releaseSilence(out, this.buffer.end - this.preRoll);
+    // The detector knows how far back a later speech-start can reach; without that, keep the pre-roll.
+    this.releaseSilence(out, this.detector.settledSample ?? this.buffer.end - this.preRoll);
     return out;
   }
 
