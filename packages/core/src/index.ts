@@ -15,3 +15,4 @@ export * from './lifecycle/index.js';
 export * from './capabilities/index.js';
 export * from './degrade/index.js';
 export * from './pipeline/index.js';
+export * from './runtime/index.js';

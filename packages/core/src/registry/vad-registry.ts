@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import type { ResolvedConfig } from '../config/schema.js';
 import { TOKENS, type PluginContextFactory } from '../di/tokens.js';

@@ -1,0 +1,2 @@
+export * from './create-runtime.js';
+export * from './project-python.js';
