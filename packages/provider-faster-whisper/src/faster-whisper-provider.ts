@@ -4,6 +4,7 @@ import {
   EchoPanelError,
   EngineRunner,
   errorMessage,
+  hasErrorCode,
   isEchoPanelError,
   SessionCounter,
   transcribeInChunks,
@@ -277,9 +278,19 @@ export class FasterWhisperProvider implements ASRProvider {
               : `faster-whisper worker is not running (${w?.exitReason || 'not started'})`,
           );
         }
-        const result = await w.transcribe(req.pcm, params, signal);
-        this.consecutiveRestarts = 0;
-        return toRawSegments(result);
+        // A timed-out worker is stuck in native code: kill it now, so that even when the retry fails too no
+        // later request is queued behind a hung process.
+        const onAbort = () => {
+          if (hasErrorCode(signal.reason, 'INFERENCE_TIMEOUT')) w.kill();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          const result = await w.transcribe(req.pcm, params, signal);
+          this.consecutiveRestarts = 0;
+          return toRawSegments(result);
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
       },
       { signal: req.signal, onEvent: req.onEvent },
     );
@@ -318,9 +329,11 @@ export class FasterWhisperProvider implements ASRProvider {
       const ready = w.ready;
       for (const notice of ready.notices) this.logger.warn({ model: this.modelRef }, notice);
       w.onExit((info) => {
-        if (this.worker !== w) return; // replaced or unloaded on purpose
-        this.logger.warn({ pid: w.pid, info }, 'faster-whisper worker exited unexpectedly; it restarts on the next request');
+        if (this.worker !== w) return; // replaced or unloaded
         this.state = 'ERROR';
+        if (!w.killedByHost) {
+          this.logger.warn({ pid: w.pid, info }, 'faster-whisper worker exited unexpectedly; it restarts on the next request');
+        }
       });
       this.worker = w;
       this.state = 'READY';

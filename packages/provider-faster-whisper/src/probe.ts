@@ -24,7 +24,13 @@ export async function probePython(
   env: Readonly<Record<string, string | undefined>>,
   timeoutMs: number,
 ): Promise<ProbeOutcome> {
-  const r = await execa(pythonPath, [scriptPath, '--probe'], { reject: false, timeout: timeoutMs, extendEnv: false, env: { ...env } });
+  const r = await execa(pythonPath, [scriptPath, '--probe'], {
+    reject: false,
+    timeout: timeoutMs,
+    cleanup: false,
+    extendEnv: false,
+    env: { ...env },
+  });
   if (r.code === 'ENOENT' || r.code === 'EACCES') {
     return { kind: 'no-python', message: `no Python interpreter at ${pythonPath} (${r.code})` };
   }

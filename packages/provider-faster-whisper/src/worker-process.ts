@@ -68,6 +68,9 @@ export class WorkerProcess {
       stderr: 'pipe',
       buffer: false,
       reject: false,
+      // No signal-exit hook: the worker exits by itself when its stdin closes or its parent changes (see
+      // worker.py), which also covers this process being SIGKILLed.
+      cleanup: false,
       extendEnv: false,
       env: { ...opts.env, PYTHONUNBUFFERED: '1' },
     });
@@ -155,6 +158,11 @@ export class WorkerProcess {
   /** Running and not being killed. */
   get alive(): boolean {
     return !this.exited && !this.killed;
+  }
+
+  /** This side killed it (timeout, restart) rather than it dying on its own. */
+  get killedByHost(): boolean {
+    return this.killed;
   }
 
   /** How the process ended ('' while it runs). */

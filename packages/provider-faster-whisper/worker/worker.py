@@ -32,6 +32,7 @@ import json
 import os
 import struct
 import sys
+import threading
 import time
 
 
@@ -175,7 +176,22 @@ def transcribe(model, header, payload):
     }
 
 
+def watch_parent():
+    """Exit when the host is gone even if the main thread is stuck in native code (stdin EOF covers the rest)."""
+    parent = os.getppid()
+
+    def run():
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                log("WARNING", "host process is gone; exiting")
+                os._exit(0)
+
+    threading.Thread(target=run, name="parent-watch", daemon=True).start()
+
+
 def serve(args):
+    watch_parent()
     channel = Channel(_protocol_stream(), sys.stdin.buffer)
     started = time.perf_counter()
     try:

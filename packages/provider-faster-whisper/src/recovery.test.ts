@@ -1,0 +1,173 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pcmFrames, type Segment, type TranscriptionEvent, wordErrorRate } from '@echopanel/core';
+import { concatPcm, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { makeProvider } from './__fixtures__/test-context.js';
+import type { FasterWhisperProvider } from './faster-whisper-provider.js';
+
+const HANG_HOOK_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '__fixtures__/hang');
+
+async function run(provider: FasterWhisperProvider, pcm: Int16Array, onEvent?: (e: TranscriptionEvent) => void) {
+  const events: TranscriptionEvent[] = [];
+  const segments: Segment[] = [];
+  for await (const s of provider.transcribe(pcmFrames(pcm, 1600), {
+    sampleRate: 16000,
+    onEvent: (e) => {
+      events.push(e);
+      onEvent?.(e);
+    },
+  })) {
+    segments.push(s);
+  }
+  const count = (type: string) => events.filter((e) => e.type === type).reduce((n, e) => n + ((e as { samples?: number }).samples ?? 1), 0);
+  return { segments, events, text: segments.map((s) => s.text).join(' '), transcribed: count('transcribed'), skipped: count('skipped'), dropped: count('dropped') };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('worker death', () => {
+  const provider = makeProvider({ chunkSeconds: 4 });
+  afterAll(() => provider.unload());
+
+  it('kill -9 of the worker mid-stream: the chunk is retried on a new worker, the stream completes and reports the restart', async () => {
+    const text = SPEECH_SENTENCES.slice(1).join(' ');
+    const pcm = concatPcm(...SPEECH_SENTENCES.slice(1).map((t) => synthesizeSpeech(t, { padSeconds: 0.3 }).samples));
+    await provider.load();
+    const firstPid = provider.health().workerPid!;
+    let transcribedChunks = 0;
+    let killedAt: number | undefined;
+    // Waits for a request in flight after the first chunk, then kills the worker under it.
+    const killer = setInterval(() => {
+      if (killedAt === undefined && transcribedChunks >= 1 && provider.health().backlog >= 1) {
+        killedAt = transcribedChunks;
+        process.kill(firstPid, 'SIGKILL');
+      }
+    }, 1);
+    const r = await run(provider, pcm, (e) => {
+      if (e.type === 'transcribed') transcribedChunks++;
+    });
+    clearInterval(killer);
+    expect(killedAt).toBe(1);
+    const restarts = r.events.filter((e) => e.type === 'restart');
+    expect(restarts).toHaveLength(1);
+    expect(restarts[0]).toMatchObject({ reason: expect.stringMatching(/^WORKER_CRASHED: .*killed by SIGKILL/) });
+    expect(r.events.filter((e) => e.type === 'error')).toHaveLength(0);
+    expect(r.dropped).toBe(0);
+    expect(r.transcribed + r.skipped).toBe(pcm.length);
+    // Same bound as any 4 s chunked transcript: the retried chunk is decoded like the others.
+    expect(wordErrorRate(text, r.text).wer).toBeLessThan(0.2);
+    const h = provider.health();
+    expect(h.restarts).toBe(1);
+    expect(h.workerPid).not.toBe(firstPid);
+    expect(alive(h.workerPid!)).toBe(true);
+    expect(alive(firstPid)).toBe(false);
+    expect(h.lastError?.code).toBe('WORKER_CRASHED');
+    expect(h.consecutiveErrors).toBe(0);
+    expect(h.state).toBe('READY');
+  });
+
+  it('a worker that died while idle is replaced at the next stream', async () => {
+    const pid = provider.health().workerPid!;
+    process.kill(pid, 'SIGKILL');
+    while (provider.health().modelResident) await new Promise((r) => setTimeout(r, 10));
+    expect(provider.health().state).toBe('ERROR');
+    const r = await run(provider, synthesizeSpeech(SPEECH_SENTENCES[2]).samples);
+    expect(wordErrorRate(SPEECH_SENTENCES[2], r.text).wer).toBeLessThan(0.1);
+    expect(provider.health().workerPid).not.toBe(pid);
+    expect(provider.health().state).toBe('READY');
+  });
+});
+
+describe('hanging worker (test-only sitecustomize hook on PYTHONPATH)', () => {
+  let dir: string;
+  let flag: string;
+  const make = (maxRestarts: number) =>
+    makeProvider(
+      { chunkSeconds: 15, inferenceTimeoutMs: 4000, maxRestarts },
+      { env: { ...process.env, PYTHONPATH: HANG_HOOK_DIR, ECHOPANEL_TEST_HANG_FLAG: flag } },
+    );
+  const speech = () => synthesizeSpeech(SPEECH_SENTENCES[2], { padSeconds: 0.3 }).samples;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'fw-hang-'));
+    flag = path.join(dir, 'hang');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('one hung inference: the timeout fires, the worker is killed and restarted, the retry succeeds', async () => {
+    const provider = make(3);
+    try {
+      await provider.load();
+      const hungPid = provider.health().workerPid!;
+      writeFileSync(flag, 'once');
+      const r = await run(provider, speech());
+      expect(existsSync(flag)).toBe(false); // the hook did hang once
+      expect(r.events.filter((e) => e.type === 'restart')).toEqual([
+        { type: 'restart', reason: expect.stringMatching(/^INFERENCE_TIMEOUT: inference took longer than 4000 ms/) },
+      ]);
+      expect(r.dropped).toBe(0);
+      expect(wordErrorRate(SPEECH_SENTENCES[2], r.text).wer).toBeLessThan(0.1);
+      expect(alive(hungPid)).toBe(false);
+      expect(provider.health()).toMatchObject({ restarts: 1, consecutiveErrors: 0, lastError: { code: 'INFERENCE_TIMEOUT' } });
+    } finally {
+      await provider.unload();
+    }
+  });
+
+  it('a worker that keeps hanging: the retry times out too, the chunk is reported dropped, the stream ends, the next stream works', async () => {
+    const provider = make(3);
+    try {
+      writeFileSync(flag, 'always');
+      const pcm = speech();
+      const r = await run(provider, pcm);
+      expect(r.segments).toEqual([]);
+      expect(r.events.filter((e) => e.type === 'restart')).toHaveLength(1);
+      expect(r.events.filter((e) => e.type === 'error')).toEqual([
+        { type: 'error', code: 'INFERENCE_TIMEOUT', message: expect.stringContaining('4000 ms'), recovered: false },
+      ]);
+      expect(r.events.filter((e) => e.type === 'dropped')).toEqual([
+        { type: 'dropped', samples: pcm.length, reason: expect.stringMatching(/^INFERENCE_TIMEOUT/), start: 0, end: pcm.length / 16000 },
+      ]);
+      const h = provider.health();
+      expect(h).toMatchObject({ consecutiveErrors: 2, droppedChunks: 1, modelResident: false });
+      expect(h.sessions.droppedSamples).toBe(pcm.length);
+      rmSync(flag);
+      const again = await run(provider, pcm);
+      expect(wordErrorRate(SPEECH_SENTENCES[2], again.text).wer).toBeLessThan(0.1);
+      expect(again.events.filter((e) => e.type === 'restart' || e.type === 'error')).toEqual([]);
+    } finally {
+      await provider.unload();
+    }
+  });
+
+  it('stops restarting after maxRestarts failures in a row until load() is called', async () => {
+    const provider = make(0);
+    try {
+      writeFileSync(flag, 'always');
+      const pcm = speech();
+      const r = await run(provider, pcm);
+      expect(r.events.filter((e) => e.type === 'error')).toEqual([
+        { type: 'error', code: 'WORKER_CRASHED', message: expect.stringContaining('not restarting it'), recovered: false },
+      ]);
+      expect(r.dropped).toBe(pcm.length);
+      expect(provider.health()).toMatchObject({ state: 'ERROR', modelResident: false });
+      await expect(run(provider, pcm)).rejects.toMatchObject({ code: 'WORKER_CRASHED' });
+      rmSync(flag);
+      await provider.load();
+      const again = await run(provider, pcm);
+      expect(wordErrorRate(SPEECH_SENTENCES[2], again.text).wer).toBeLessThan(0.1);
+      expect(provider.health().state).toBe('READY');
+    } finally {
+      await provider.unload();
+    }
+  });
+});
