@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { encodeWav, echoProviderSource, writePluginPackage } from '@echopanel/core';
+import { encodeWav } from '@echopanel/core';
+import { echoProviderSource, linkPeer, writePluginPackage } from '@echopanel/core/testing';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -24,6 +25,7 @@ async function cli(cwd: string, args: string[]): Promise<{ code: number; stdout:
 /** A project outside the workspace with a config that imports a local TS file, and a 1.5 s WAV. */
 function project(config: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'echopanel-cli-'));
+  linkPeer(dir, '@echopanel/core'); // an EchoPanel project has core installed
   writeFileSync(path.join(dir, 'prefix.ts'), `export const prefix: string = 'X';\n`);
   writeFileSync(path.join(dir, 'echopanel.config.ts'), `import { defineConfig } from '@echopanel/core';\nimport { prefix } from './prefix';\nexport default defineConfig(${config});\n`);
   const tone = new Int16Array(24000).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)));
