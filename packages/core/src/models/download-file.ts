@@ -67,7 +67,6 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     } catch (err) {
       const retryable = isEchoPanelError(err) && (err.code === 'DOWNLOAD_TIMEOUT' || (err.code === 'DOWNLOAD_FAILED' && err.details?.retryable === true));
       if (!retryable || attempt >= retries || options.signal?.aborted) throw err;
-      resumes++;
     }
   }
   const tmp = partialPath(options.dest);
