@@ -1,0 +1,381 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  EchoPanelError,
+  InferenceMetrics,
+  InferenceQueue,
+  SessionCounter,
+  errorMessage,
+  isEchoPanelError,
+  type ASRProvider,
+  type Availability,
+  type ModelIdentity,
+  type ModelState,
+  type PluginContext,
+  type ProviderCapabilities,
+  type ProviderHealth,
+  type Segment,
+  type TranscribeOptions,
+} from '@echopanel/core';
+import { checkAvailability } from './availability.js';
+import type { VoxtralConfig } from './config.js';
+import { SAMPLE_RATE, StreamRun, type StreamSettings } from './stream-run.js';
+import { VoxtralProcess } from './voxtral-process.js';
+
+/** Languages Voxtral Mini 4B Realtime was trained on (voxtral.c README). */
+export const VOXTRAL_LANGUAGES = ['en', 'es', 'fr', 'pt', 'hi', 'de', 'nl', 'it', 'ar', 'ru', 'zh', 'ja', 'ko'] as const;
+
+/** The interval + decoder delay (480 ms) + one 4096-sample stdin read (256 ms). */
+const FIXED_LATENCY_SECONDS = 0.75;
+
+/**
+ * voxtral.c (antirez) as a supervised subprocess. In `--stdin` mode one process transcribes one stream until EOF
+ * and then exits, so "resident" here means: exactly one process per provider, loaded ahead of time and handed to
+ * the next stream (streams are serialized on it); when a stream ends its process finishes and exits and the next
+ * one is started at once (`keepWarm`), so the model load is paid between streams instead of at their start.
+ */
+export class VoxtralProvider implements ASRProvider {
+  readonly name = 'voxtral';
+  readonly capabilities: ProviderCapabilities = {
+    streaming: true,
+    partialResults: true,
+    wordTimestamps: false,
+    languages: VOXTRAL_LANGUAGES,
+    devices: ['cpu', 'metal', 'cuda'],
+    decode: false,
+  };
+
+  /** The executable as configured (path or PATH name). */
+  readonly binary: string;
+  /** Absolute model directory. */
+  readonly modelDir: string;
+  private state: ModelState = 'UNINITIALIZED';
+  private readonly metrics = new InferenceMetrics();
+  private readonly sessions = new SessionCounter();
+  private readonly queue = new InferenceQueue(1);
+  private readonly settings: StreamSettings;
+  private binaryPath: string | undefined;
+  private warm: VoxtralProcess | undefined;
+  private readonly runs = new Set<StreamRun>();
+  private readonly runStops = new Set<AbortController>();
+  private loading: Promise<void> | undefined;
+  private lifecycle = new AbortController();
+  private restartCount = 0;
+  private streamsServed = 0;
+  private loadedAt: string | undefined;
+  private loadMs: number | undefined;
+  private lastProcessStartMs: number | undefined;
+
+  constructor(
+    private readonly config: VoxtralConfig,
+    private readonly ctx: PluginContext,
+  ) {
+    this.binary = config.binary ?? ctx.env.VOXTRAL_BIN ?? 'voxtral';
+    this.modelDir = path.resolve(ctx.configDir, config.modelDir ?? ctx.env.VOXTRAL_MODEL_DIR ?? 'voxtral-model');
+    const interval = config.intervalSeconds;
+    const latency = config.latencySeconds ?? interval + FIXED_LATENCY_SECONDS;
+    const pause = config.pauseSeconds ?? interval + 1;
+    this.settings = {
+      restartLimit: config.restartLimit,
+      stallTimeoutMs: config.stallTimeoutMs,
+      stopGraceMs: config.stopGraceMs,
+      pauseSamples: Math.round(pause * SAMPLE_RATE),
+      latencySamples: Math.round(latency * SAMPLE_RATE),
+      replayMarginSamples: Math.round(config.replayMarginSeconds * SAMPLE_RATE),
+      maxReplaySamples: Math.round(config.maxReplaySeconds * SAMPLE_RATE),
+    };
+  }
+
+  async availability(): Promise<Availability> {
+    const a = await checkAvailability(this.binary, this.modelDir, this.ctx.configDir, this.ctx.env.PATH);
+    return a.available ? { available: true } : { available: false, reason: a.reason, hint: a.hint };
+  }
+
+  /** Checks availability and starts the resident process; resolves once the model is loaded. Idempotent. */
+  load(): Promise<void> {
+    if (this.state === 'READY') return Promise.resolve();
+    this.loading ??= this.doLoad().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private async doLoad(): Promise<void> {
+    this.state = 'LOADING';
+    const signal = this.lifecycle.signal;
+    try {
+      const a = await checkAvailability(this.binary, this.modelDir, this.ctx.configDir, this.ctx.env.PATH);
+      if (!a.available) {
+        throw new EchoPanelError('PROVIDER_UNAVAILABLE', `voxtral is not available: ${a.reason}; ${a.hint}`, {
+          details: { binary: this.binary, modelDir: this.modelDir },
+        });
+      }
+      this.binaryPath = a.binaryPath;
+      await this.refreshModelSize();
+      const started = performance.now();
+      const proc = this.spawn();
+      this.warm = proc;
+      await this.awaitReady(proc, signal);
+      this.loadMs = Math.round(performance.now() - started);
+      this.loadedAt = new Date().toISOString();
+      this.state = 'READY';
+      this.ctx.logger.info({ pid: proc.pid, loadMs: this.loadMs, modelDir: this.modelDir }, 'voxtral.c loaded');
+    } catch (err) {
+      const e = isEchoPanelError(err) ? err : new EchoPanelError('WORKER_START_FAILED', errorMessage(err), { cause: err });
+      if (this.warm) {
+        const w = this.warm;
+        this.warm = undefined;
+        await w.stop(0);
+      }
+      if (signal.aborted) {
+        this.state = 'UNINITIALIZED';
+        throw new EchoPanelError('ABORTED', 'voxtral load was cancelled by unload()', { cause: e });
+      }
+      this.state = 'ERROR';
+      this.metrics.recordError(e.code, e.message);
+      throw e;
+    }
+  }
+
+  /** Stops every process: active streams end (their unacknowledged audio is reported dropped). */
+  async unload(): Promise<void> {
+    if (this.state === 'UNINITIALIZED' && !this.warm && this.runs.size === 0) return;
+    this.state = 'UNLOADING';
+    this.lifecycle.abort(new EchoPanelError('ABORTED', 'provider unloaded'));
+    for (const stop of this.runStops) stop.abort(new EchoPanelError('ABORTED', 'provider unloaded'));
+    const stops: Promise<unknown>[] = [];
+    for (const run of this.runs) if (run.process) stops.push(run.process.stop(this.config.stopGraceMs));
+    const warm = this.warm;
+    this.warm = undefined;
+    if (warm) stops.push(warm.stop(this.config.stopGraceMs));
+    await Promise.all(stops);
+    await this.loading?.catch(() => undefined);
+    this.lifecycle = new AbortController();
+    this.state = 'UNINITIALIZED';
+  }
+
+  dispose(): Promise<void> {
+    return this.unload();
+  }
+
+  transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment> {
+    return this.stream(audio, opts);
+  }
+
+  private async *stream(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncGenerator<Segment> {
+    if (opts.sampleRate !== SAMPLE_RATE) {
+      throw new EchoPanelError(
+        'UNSUPPORTED_SAMPLE_RATE',
+        `voxtral.c reads 16 kHz mono s16le on stdin; got ${opts.sampleRate} Hz (resample before transcribe)`,
+      );
+    }
+    if (opts.signal?.aborted) return;
+    const session = this.sessions.open(opts.onEvent);
+    const stop = new AbortController();
+    this.runStops.add(stop);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let admitted!: () => void;
+    const gotSlot = new Promise<void>((resolve) => (admitted = resolve));
+    // One stream at a time per process: the queue's depth is the backlog in health().
+    const slot = this.queue.run(() => {
+      admitted();
+      return held;
+    }, signal);
+    slot.catch(() => undefined);
+    let run: StreamRun | undefined;
+    try {
+      try {
+        await Promise.race([gotSlot, slot]);
+      } catch (err) {
+        if (opts.signal?.aborted) return;
+        throw err;
+      }
+      if (this.state !== 'READY') await this.load();
+      run = new StreamRun({
+        settings: this.settings,
+        source: {
+          acquire: (s) => this.acquire(s),
+          respawn: (s) => this.startProcess(s),
+          onRestart: (reason) => {
+            this.restartCount++;
+            this.metrics.recordError(reason.code, reason.message);
+          },
+        },
+        metrics: this.metrics,
+        emit: session.onEvent,
+        signal,
+        quietAbort: () => opts.signal?.aborted === true,
+        audioSource: opts.source,
+        logger: this.ctx.logger,
+      });
+      this.runs.add(run);
+      yield* run.run(audio);
+      this.streamsServed++;
+    } finally {
+      if (run) this.runs.delete(run);
+      this.runStops.delete(stop);
+      session.close();
+      // Start the next process before admitting the next stream, so that stream picks it up.
+      this.keepWarm();
+      release();
+      await slot.catch(() => undefined);
+    }
+  }
+
+  /** The next stream's process: the warm spare if it is alive, else a new one. */
+  private async acquire(signal: AbortSignal): Promise<VoxtralProcess> {
+    const warm = this.warm;
+    this.warm = undefined;
+    if (warm && !warm.hasExited) {
+      try {
+        await this.awaitReady(warm, signal);
+        return warm;
+      } catch (err) {
+        if (signal.aborted) {
+          await warm.stop(0);
+          throw err;
+        }
+        const e = isEchoPanelError(err) ? err : new EchoPanelError('WORKER_START_FAILED', errorMessage(err));
+        this.ctx.logger.warn({ code: e.code, err: e.message }, 'warm voxtral.c process failed; starting another');
+        this.metrics.recordError(e.code, e.message);
+        await warm.stop(0);
+      }
+    }
+    return this.startProcess(signal);
+  }
+
+  private async startProcess(signal: AbortSignal): Promise<VoxtralProcess> {
+    const proc = this.spawn();
+    try {
+      await this.awaitReady(proc, signal);
+      return proc;
+    } catch (err) {
+      await proc.stop(0);
+      throw err;
+    }
+  }
+
+  private keepWarm(): void {
+    if (!this.config.keepWarm || this.state !== 'READY' || this.warm || this.runs.size > 0) return;
+    const proc = this.spawn();
+    this.warm = proc;
+    proc.ready.then(
+      () => undefined,
+      (err: unknown) => {
+        const e = isEchoPanelError(err) ? err : new EchoPanelError('WORKER_START_FAILED', errorMessage(err));
+        this.metrics.recordError(e.code, e.message);
+        this.ctx.logger.warn({ code: e.code, err: e.message }, 'warm voxtral.c process failed to start');
+        if (this.warm === proc) this.warm = undefined;
+      },
+    );
+    // A spare that dies while idle is not an error of any stream; the next stream starts a new one.
+    void proc.exited.then((exit) => {
+      if (this.warm === proc) {
+        this.warm = undefined;
+        if (proc.isReady || proc.readyAt !== undefined) {
+          this.ctx.logger.warn({ pid: proc.pid, exit }, 'idle voxtral.c process exited');
+        }
+      }
+    });
+  }
+
+  private spawn(): VoxtralProcess {
+    const args = ['-d', this.modelDir, '--stdin', '-I', String(this.config.intervalSeconds)];
+    if (this.config.silent) args.push('--silent');
+    return new VoxtralProcess({
+      binary: this.binaryPath ?? this.binary,
+      args,
+      // VOX_PRINT_TIMINGS makes voxtral.c print "Model load: N ms" (readiness, even with --silent) and the
+      // encoder/decoder timings at exit (health rtf).
+      env: { ...this.config.env, VOX_PRINT_TIMINGS: '1' },
+      readyTimeoutMs: this.config.readyTimeoutMs,
+      logger: this.ctx.logger,
+    });
+  }
+
+  private async awaitReady(proc: VoxtralProcess, signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    if (signal.aborted) throw signal.reason;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        proc.kill('SIGKILL');
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      proc.ready.then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
+    this.lastProcessStartMs = Math.round((proc.readyAt ?? performance.now()) - proc.spawnedAt);
+    this.ctx.logger.debug({ pid: proc.pid, waitedMs: Math.round(performance.now() - started) }, 'voxtral.c ready');
+  }
+
+  health(): ProviderHealth {
+    const m = this.metrics.snapshot();
+    const active = [...this.runs][0];
+    const activeState = active?.state();
+    const proc = active?.process ?? this.warm;
+    const resident = (active?.process?.isReady ?? false) || (this.warm?.isReady ?? false);
+    return {
+      provider: this.name,
+      state: this.state,
+      rtf: m.rtf,
+      avgInferMs: m.avgInferMs,
+      p50InferMs: m.p50InferMs,
+      p95InferMs: m.p95InferMs,
+      p99InferMs: m.p99InferMs,
+      inferences: m.inferences,
+      backlog: this.queue.depth,
+      droppedChunks: m.droppedChunks,
+      modelResident: resident,
+      ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
+      ...(this.loadMs !== undefined ? { loadMs: this.loadMs } : {}),
+      consecutiveErrors: m.consecutiveErrors,
+      ...(m.lastError ? { lastError: m.lastError } : {}),
+      restarts: this.restartCount,
+      ...(proc?.pid !== undefined && !proc.hasExited ? { workerPid: proc.pid } : {}),
+      memory: { processRssBytes: process.memoryUsage().rss, workerRssBytes: proc?.rssBytes() ?? 0 },
+      sessions: this.sessions.snapshot(),
+      extra: {
+        binary: this.binaryPath ?? this.binary,
+        modelDir: this.modelDir,
+        intervalSeconds: this.config.intervalSeconds,
+        warmProcess: this.warm ? (this.warm.isReady ? 'ready' : 'loading') : 'none',
+        streamsServed: this.streamsServed,
+        lastProcessStartMs: this.lastProcessStartMs,
+        replayBufferedSamples: activeState?.replayBufferedSamples ?? 0,
+        replayPeakSamples: activeState?.replayPeakSamples ?? 0,
+        replayLimitSamples: this.settings.maxReplaySamples,
+      },
+    };
+  }
+
+  modelInfo(): ModelIdentity {
+    return {
+      name: 'Voxtral-Mini-4B-Realtime-2602',
+      format: 'safetensors',
+      path: this.modelDir,
+      source: 'https://huggingface.co/mistralai/Voxtral-Mini-4B-Realtime-2602',
+      ...(this.modelSize !== undefined ? { sizeBytes: this.modelSize } : {}),
+    };
+  }
+
+  private modelSize: number | undefined;
+
+  private async refreshModelSize(): Promise<void> {
+    try {
+      this.modelSize = (await stat(path.join(this.modelDir, 'consolidated.safetensors'))).size;
+    } catch {
+      this.modelSize = undefined;
+    }
+  }
+}
