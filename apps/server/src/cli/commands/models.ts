@@ -3,16 +3,22 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import {
   convertCt2ToGgml,
+  createLogger,
   createProgressBar,
   EchoPanelError,
   ensureBundledGgml,
   errorMessage,
   loadConfig,
   ModelStore,
+  type Logger,
   type ModelFormat,
   type ModelListEntry,
 } from '@echopanel/core';
-import { cliLogger } from '../load-runtime.js';
+
+/** Warnings and errors to stderr; stdout carries the command's output. */
+function cliLogger(): Logger {
+  return createLogger({ level: process.env.ECHOPANEL_LOG_LEVEL ?? 'warn', toStderr: true });
+}
 
 interface StoreFlags {
   readonly config?: string;
