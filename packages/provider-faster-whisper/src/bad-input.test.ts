@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PcmByteAligner, pcmFrames, type Segment, type TranscriptionEvent } from '@echopanel/core';
 import { SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
-import { makeProvider, TEST_PYTHON, TINY_EN_DIR } from './__fixtures__/test-context.js';
+import { makeProvider, TEST_PYTHON, tinyEnDir } from './__fixtures__/test-context.js';
 import type { FasterWhisperProvider } from './faster-whisper-provider.js';
 
 async function run(provider: FasterWhisperProvider, audio: AsyncIterable<Int16Array>) {
@@ -106,14 +106,17 @@ describe('environment problems', () => {
   });
 
   it('unknown model name: availability says why, load and transcribe fail with MODEL_NOT_FOUND', async () => {
-    const p = makeProvider({ model: path.join(tmp, 'no-such-model') });
+    const p = makeProvider({ model: 'no-such-model' });
     const a = await p.availability();
     expect(a.available).toBe(false);
-    expect(a.reason).toMatch(/no-such-model/);
+    expect(a.reason).toMatch(/^ct2 model "no-such-model" not found; searched: .*Fix: use a catalog name/);
     await expect(p.load()).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
     const it = p.transcribe(pcmFrames(new Int16Array(16000)), { sampleRate: 16000 })[Symbol.asyncIterator]();
     await expect(it.next()).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
     expect(p.health()).toMatchObject({ state: 'ERROR', modelResident: false, lastError: { code: 'MODEL_NOT_FOUND' } });
+    const byPath = makeProvider({ model: path.join(tmp, 'missing-dir') });
+    expect((await byPath.availability()).reason).toMatch(/missing-dir/);
+    await expect(byPath.load()).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
   });
 
   it('wrong pythonPath: not available, with the reason; load fails with WORKER_START_FAILED', async () => {
@@ -137,8 +140,11 @@ describe('environment problems', () => {
   it('corrupt weights: load fails with MODEL_CORRUPT and the engine message', async () => {
     const dir = path.join(tmp, 'corrupt');
     execFileSync('mkdir', ['-p', dir]);
-    for (const f of ['config.json', 'tokenizer.json', 'vocabulary.txt']) copyFileSync(path.join(TINY_EN_DIR, f), path.join(dir, f));
-    writeFileSync(path.join(dir, 'model.bin'), Buffer.alloc(4096, 7));
+    const source = await tinyEnDir();
+    for (const f of ['config.json', 'tokenizer.json', 'vocabulary.txt']) copyFileSync(path.join(source, f), path.join(dir, f));
+    // A real CTranslate2 header (what the resolver checks) followed by garbage: only the engine can tell.
+    const header = readFileSync(path.join(source, 'model.bin')).subarray(0, 4096);
+    writeFileSync(path.join(dir, 'model.bin'), Buffer.concat([header, Buffer.alloc(4096, 7)]));
     const p = makeProvider({ model: dir, startTimeoutMs: 60000 });
     await expect(p.load()).rejects.toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringContaining(dir) });
     expect(p.health().modelResident).toBe(false);

