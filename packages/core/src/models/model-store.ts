@@ -12,6 +12,7 @@ import { acquireFileLock } from './file-lock.js';
 import { readGgmlHeader } from './ggml-file.js';
 import { findCatalogEntry, MODEL_CATALOG, type CatalogEntry } from './model-catalog.js';
 import { readManifest, writeManifest, type ModelManifest } from './model-manifest.js';
+import type { InstalledModelPackage } from './model-package.js';
 import { defaultModelDir, storeDir, validateModelName } from './model-name.js';
 import type { ModelFormat, ResolvedBy, ResolvedModel } from './model-resolver.js';
 
@@ -124,8 +125,11 @@ export class ModelStore {
     return out;
   }
 
-  /** Catalog + installed models, with a cheap check of each installed one. */
-  async list(): Promise<ModelListEntry[]> {
+  /**
+   * Catalog + installed models, with a cheap check of each installed one. With `package`, the CTranslate2 model
+   * an installed model package ships counts as installed (verified when its model.bin hashes to the catalog's).
+   */
+  async list(options: { package?: InstalledModelPackage } = {}): Promise<ModelListEntry[]> {
     const rows: ModelListEntry[] = [];
     const seen = new Set<string>();
     for (const m of await this.installed()) {
@@ -142,6 +146,25 @@ export class ModelStore {
         verified: report.ok && m.verifiedAt !== undefined,
         inCatalog: this.catalogEntry(m.name, m.format) !== undefined,
         ...(report.ok ? {} : { problem: report.problems.join('; ') }),
+      });
+    }
+    const pkg = options.package;
+    if (pkg && !seen.has(`ct2/${pkg.modelName}`)) {
+      seen.add(`ct2/${pkg.modelName}`);
+      const file = path.join(pkg.path, 'model.bin');
+      const size = (await stat(file)).size;
+      const published = this.catalogEntry(pkg.modelName, 'ct2')?.files.find((f) => f.path === 'model.bin');
+      const sha256 = await sha256File(file);
+      rows.push({
+        name: pkg.modelName,
+        format: 'ct2',
+        version: `${pkg.package} ${pkg.version}`,
+        path: pkg.path,
+        size,
+        sha256,
+        installed: true,
+        verified: published?.sha256 === sha256,
+        inCatalog: published !== undefined,
       });
     }
     for (const e of this.catalog) {

