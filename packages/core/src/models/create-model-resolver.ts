@@ -88,7 +88,15 @@ export function createModelResolver(options: ModelResolverOptions = {}): ModelRe
   async function fromPackage(name: string, format: ModelFormat): Promise<ResolvedModel | undefined> {
     const pkg = await findPackage();
     if (!pkg || pkg.modelName !== name) return undefined;
-    if (format === 'ggml') return ensureBundledGgml({ package: pkg, store, logger });
+    if (format === 'ggml') {
+      try {
+        return await ensureBundledGgml({ package: pkg, store, logger });
+      } catch (err) {
+        // e.g. a read-only store: the package cannot serve ggml here, but a download or a path still can.
+        logger.warn({ name, err: errorMessage(err) }, 'could not convert the packaged model to ggml');
+        return undefined;
+      }
+    }
     await checkHeader('ct2', path.join(pkg.path, 'model.bin'));
     const size = statSync(path.join(pkg.path, 'model.bin')).size;
     const catalogPrimary = store.catalogEntry(name, 'ct2')?.files.find((f) => f.path === 'model.bin');
