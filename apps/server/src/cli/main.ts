@@ -4,6 +4,7 @@ import { isEchoPanelError, errorMessage } from '@echopanel/core';
 import { registerProvidersCommand } from './commands/providers.js';
 import { registerTranscribeCommand } from './commands/transcribe.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerModelsCommand } from './commands/models.js';
 
 function version(): string {
   try {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerProvidersCommand(program);
   registerTranscribeCommand(program);
   registerServeCommand(program);
+  registerModelsCommand(program);
   return program;
 }
 
