@@ -7,6 +7,7 @@ import {
   hasErrorCode,
   isEchoPanelError,
   SessionCounter,
+  SlidingWindow,
   transcribeInChunks,
   type ASRProvider,
   type Availability,
@@ -44,6 +45,9 @@ export class FasterWhisperProvider implements ASRProvider {
   private readonly logger: Logger;
   private readonly runner: EngineRunner;
   private readonly sessions = new SessionCounter();
+  /** Inference time as the worker measures it (engine only), next to the runner's end-to-end time. */
+  private readonly engineMs = new SlidingWindow(200);
+  private engineLastMs?: number;
   private worker?: WorkerProcess;
   private starting?: Promise<WorkerProcess>;
   private resolved?: ResolvedModel;
@@ -197,6 +201,9 @@ export class FasterWhisperProvider implements ASRProvider {
         model: this.modelRef,
         beamSize: this.beamSize,
         chunkSeconds: this.chunkSeconds,
+        engineLastInferMs: this.engineLastMs,
+        engineAvgInferMs: this.engineMs.mean(),
+        engineP50InferMs: this.engineMs.percentile(50),
         ...(ready
           ? { modelPath: ready.model.path, device: ready.device, computeType: ready.computeType, workerLoadMs: ready.loadMs, versions: ready.versions }
           : {}),
@@ -287,6 +294,8 @@ export class FasterWhisperProvider implements ASRProvider {
         try {
           const result = await w.transcribe(req.pcm, params, signal);
           this.consecutiveRestarts = 0;
+          this.engineMs.push(result.inferMs);
+          this.engineLastMs = result.inferMs;
           return toRawSegments(result);
         } finally {
           signal.removeEventListener('abort', onAbort);

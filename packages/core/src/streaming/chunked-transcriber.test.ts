@@ -1,0 +1,40 @@
+import { pcmFrames } from '../audio/pcm.js';
+import type { Segment } from '../plugin/provider.js';
+import { decodeUtterance, transcribeInChunks, type DecodeRequest } from './chunked-transcriber.js';
+import type { RawSegment } from './hallucination-guard.js';
+
+// Whisper decodes a 30 s padded window, so an engine may put the end of a chunk's last segment past the chunk.
+const overrunning = async (req: DecodeRequest): Promise<RawSegment[]> => {
+  const seconds = req.pcm.length / req.sampleRate;
+  return [
+    {
+      text: 'hello there',
+      start: 0.5,
+      end: seconds + 0.4,
+      avgLogprob: -0.1,
+      words: [
+        { word: 'hello', start: 0.5, end: 1 },
+        { word: 'there', start: 1, end: seconds + 0.4 },
+      ],
+    },
+  ];
+};
+
+describe('segment times are clamped to the decoded audio', () => {
+  it('in chunked streams, so a chunk never overlaps the next one', async () => {
+    const pcm = new Int16Array(16000 * 5).fill(3000);
+    const segments: Segment[] = [];
+    for await (const s of transcribeInChunks(pcmFrames(pcm), { sampleRate: 16000 }, overrunning, { chunkSeconds: 2 })) segments.push(s);
+    expect(segments.map((s) => [s.start, s.end])).toEqual([
+      [0.5, 2],
+      [2.5, 4],
+      [4.5, 5],
+    ]);
+    expect(segments[0].words!.at(-1)!.end).toBe(2);
+  });
+
+  it('in one-shot decodes, after the offset', async () => {
+    const segs = await decodeUtterance(new Int16Array(16000 * 3).fill(3000), { sampleRate: 16000, offsetSeconds: 10 }, overrunning);
+    expect([segs[0].start, segs[0].end]).toEqual([10.5, 13]);
+  });
+});
