@@ -85,7 +85,9 @@ export class SileroDetector implements VoiceActivityDetector {
   }
 
   private async pushNow(pcm: Int16Array): Promise<VadResult> {
-    const runner = this.runner ?? (this.runner = await this.getRunner());
+    // After the engine was unloaded the next push reloads it; the stream's model state restarts from zero.
+    if (!this.runner || this.runner.stale) this.runner = await this.getRunner();
+    const runner = this.runner;
     const w = this.windowSamples;
     const win = runner.window;
     let windows: VadWindow[] | undefined;

@@ -49,6 +49,19 @@ describe('silero plugin and engine', () => {
     expect(engine.modelInfo()).toBeUndefined();
   });
 
+  test('a detector outlives an unload: its next push reloads the model', async () => {
+    const engine = new SileroVadEngine();
+    const detector = engine.createDetector();
+    const tone = Int16Array.from({ length: 4096 }, (_, i) => Math.round(8000 * Math.sin(i / 7)));
+    const first = await detector.push(tone);
+    await engine.unload();
+    detector.reset();
+    const again = await detector.push(tone);
+    expect(again.windows.map((w) => w.probability)).toEqual(first.windows.map((w) => w.probability));
+    expect(engine.modelInfo()).toBeDefined();
+    await engine.unload();
+  });
+
   test('a missing model: MODEL_NOT_FOUND on load, availability says why', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vad-'));
     const engine = await plugin.create(plugin.configSchema.parse({ modelPath: 'models/nope.onnx' }), ctx(dir));

@@ -18,6 +18,8 @@ export interface SileroModelInfo {
  * stream gets its own {@link SileroRunner} with its own recurrent state.
  */
 export class SileroModel {
+  private releasedFlag = false;
+
   private constructor(
     private readonly ort: Ort,
     private readonly session: InferenceSession,
@@ -66,10 +68,17 @@ export class SileroModel {
 
   /** Per-stream inference state at `sampleRate` (16000 or 8000). */
   createRunner(sampleRate: 16000 | 8000): SileroRunner {
-    return new SileroRunner(this.ort, this.session, sampleRate);
+    return new SileroRunner(this.ort, this.session, sampleRate, () => this.releasedFlag);
+  }
+
+  /** True after {@link release}: runners made from this model can no longer run. */
+  get released(): boolean {
+    return this.releasedFlag;
   }
 
   async release(): Promise<void> {
+    if (this.releasedFlag) return;
+    this.releasedFlag = true;
     await this.session.release();
   }
 }
@@ -92,7 +101,12 @@ export class SileroRunner {
   private readonly fetches: [Record<string, Tensor>, Record<string, Tensor>];
   private parity = 0;
 
-  constructor(ort: Ort, private readonly session: InferenceSession, sampleRate: 16000 | 8000) {
+  constructor(
+    ort: Ort,
+    private readonly session: InferenceSession,
+    sampleRate: 16000 | 8000,
+    private readonly isReleased: () => boolean = () => false,
+  ) {
     const { windowSamples, contextSamples } = sileroWindow(sampleRate);
     this.windowSamples = windowSamples;
     this.contextSamples = contextSamples;
@@ -114,6 +128,11 @@ export class SileroRunner {
       { output, stateN: b },
       { output, stateN: a },
     ];
+  }
+
+  /** The model was unloaded: a new runner must be made from the reloaded one. */
+  get stale(): boolean {
+    return this.isReleased();
   }
 
   /** Speech probability of the window in {@link window}; then shifts its tail into the context. */
