@@ -102,6 +102,29 @@ describe('SileroDetector on real speech (espeak-ng, Silero v5 from @jjhbw/silero
     expect(rb).toEqual(await detect(engine.createDetector(), b));
   });
 
+  test('speech longer than maxSpeechSeconds is split inside a pause, not mid-word', async () => {
+    // Pauses of 0.2–0.25 s (plus espeak's own trailing silence) are too short to end speech at minSilenceMs 600, so
+    // all four sentences form one long run that must be split, at its pauses, into pieces of at most 6 s.
+    const { pcm, truth } = sentencesWithPauses('en-us', [0.5, 0.2, 0.25, 0.2, 0.5]);
+    const detector = engine.createDetector({ minSilenceMs: 600, maxSpeechSeconds: 6 });
+    const { segments } = await detect(detector, pcm, 1600);
+    expect(segments.length).toBeGreaterThanOrEqual(2);
+    for (const seg of segments) expect(seg.end - seg.start).toBeLessThanOrEqual(6 * 16000);
+    // Every cut between consecutive segments falls in the silence between two sentences.
+    for (let i = 1; i < segments.length; i++) {
+      const cut = segments[i - 1].end;
+      const gap = truth.findIndex((t, k) => k > 0 && truth[k - 1].offset <= cut && cut <= t.onset);
+      expect(gap).toBeGreaterThan(0);
+    }
+    // Nothing lost: each sentence is inside one segment or spread over adjacent ones without holes.
+    for (const t of truth) {
+      const covering = segments.filter((s) => s.end > t.onset && s.start < t.offset);
+      expect(covering.length).toBeGreaterThanOrEqual(1);
+      expect(covering[0].start).toBeLessThanOrEqual(t.onset + 1600);
+      expect(covering[covering.length - 1].end).toBeGreaterThanOrEqual(t.offset);
+    }
+  });
+
   test('8 kHz runs the model at 8 kHz (256-sample windows) with the same boundaries', async () => {
     const { pcm, truth } = sentencesWithPauses('en-us', [1.0, 1.3, 0.8, 1.7, 1.0]);
     const pcm8 = resampleLinear(pcm, 16000, 8000);

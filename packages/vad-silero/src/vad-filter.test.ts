@@ -1,5 +1,5 @@
 import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
-import type { Logger, Segment, TranscriptionEvent, VadEvent } from '@echopanel/core';
+import { resampleLinear, type Logger, type Segment, type TranscriptionEvent, type VadEvent } from '@echopanel/core';
 import { CountingProvider } from './__fixtures__/counting-provider.js';
 import { sentencesWithPauses } from './__fixtures__/audio.js';
 import { SileroVadEngine } from './silero-engine.js';
@@ -167,6 +167,47 @@ describe('VadFilter over a recording provider (real Silero on real speech)', () 
     expectTiling(events, pcm.length);
     expect(router.stats().passthroughFrames).toBe(on - off);
     expect(router.health().extra).toMatchObject({ vadEnabled: true });
+  });
+
+  test('SmartVADRouter over a provider without decode: speech-only stream, raw stream, speech-only stream', async () => {
+    const provider = new CountingProvider({ decode: false });
+    const router = new SmartVADRouter(provider, engine);
+    const off = Math.round((pcm.length * 0.3) / 1000) * 1000;
+    const on = Math.round((pcm.length * 0.6) / 1000) * 1000;
+    const { events, segments } = await run(
+      router,
+      frames(pcm, 1000, (sent) => {
+        if (sent === off) router.setVadEnabled(false);
+        if (sent === on) router.setVadEnabled(true);
+      }),
+    );
+    expect(provider.streams).toHaveLength(3);
+    expect(concatPcm(...provider.streams[1])).toEqual(pcm.subarray(off, on));
+    // The raw stretch's segments sit on the stream's timeline, right after `off`.
+    const firstOfEachStream = segments.filter((sg) => sg.text === 'frame 1');
+    expect(firstOfEachStream).toHaveLength(3);
+    expect(firstOfEachStream[1].start).toBeCloseTo(off / RATE, 3);
+    expect(firstOfEachStream[2].start).toBeGreaterThanOrEqual(on / RATE);
+    // The VAD stretches only ever gave the engine speech: less audio than they spanned.
+    const vadFed = provider.streams[0].concat(provider.streams[2]).reduce((n, f) => n + f.length, 0);
+    expect(vadFed).toBeLessThan(pcm.length - (on - off));
+    expect(vadFed).toBe(router.stats().speechFrames);
+    expectTiling(events, pcm.length);
+  });
+
+  test('8 kHz streams are filtered at 8 kHz', async () => {
+    const provider = new CountingProvider({ decode: true });
+    const filter = new VadFilter(provider, engine);
+    const pcm8 = resampleLinear(pcm, RATE, 8000);
+    const d = engine.createDetector({ sampleRate: 8000 });
+    const ref: VadEvent[] = [...(await d.push(pcm8)).events, ...d.flush().events];
+    const ranges8 = ref.flatMap((e) => (e.type === 'speech-end' ? [{ start: e.startSample, end: e.endSample }] : []));
+    const events: TranscriptionEvent[] = [];
+    for await (const _ of filter.transcribe(frames(pcm8, 800), { sampleRate: 8000, onEvent: (e) => events.push(e) }));
+    expect(provider.decodes.map((x) => x.pcm)).toEqual(ranges8.map((r) => pcm8.subarray(r.start, r.end)));
+    expect(provider.decodes.map((x) => x.offsetSeconds)).toEqual(ranges8.map((r) => r.start / 8000));
+    expect(ranges8).toHaveLength(SPEECH_SENTENCES.length);
+    expect(events.reduce((n, e) => n + ('samples' in e ? e.samples : 0), 0)).toBe(pcm8.length);
   });
 
   test('a VAD model that cannot load means passthrough, a logged reason, and availability saying why', async () => {
