@@ -43,6 +43,13 @@ export const voxtralConfigSchema = z
      * what can sit unread in the stdin pipe). Words replayed twice are removed by overlap matching.
      */
     replayMarginSeconds: z.number().min(0).max(120).default(10),
+    /**
+     * Audio is written at most this many times faster than real time (0 = as fast as the process reads). Live
+     * audio arrives at 1× anyway; the cap keeps a faster producer (a file, catching up) from filling the stdin pipe,
+     * where audio waits unread and makes text look earlier than it is (timestamps and pauses are measured in audio
+     * written). Replays after a restart are not capped.
+     */
+    maxSpeed: z.number().min(0).default(2),
     /** Upper bound of the replay buffer; reaching it forces a final (memory stays bounded). */
     maxReplaySeconds: z.number().positive().max(600).default(60),
     /** Extra environment for the process (e.g. VOX_STREAM_CHUNK_NEW_MEL, VOX_CUDA_PREFETCH). */

@@ -38,6 +38,7 @@ export class TranscriptSegmenter {
   private lastFinalEnd = 0;
   private committed: string[] = [];
   private dedupe = false;
+  private lastPartial = '';
 
   constructor(private readonly options: SegmenterOptions) {}
 
@@ -72,10 +73,23 @@ export class TranscriptSegmenter {
     return this.flushAll();
   }
 
-  /** Finalize whatever is pending (end of stream, or the replay buffer is full). */
+  /** Finalize whatever is pending (end of stream). */
   flush(): TextSegment[] {
     if (this.dedupe) this.applyDedupe(true);
     return this.flushAll();
+  }
+
+  /**
+   * Finalize pending text up to its last word boundary (the replay buffer is full). The last word stays pending:
+   * more of it (subword tokens, punctuation) may still be on its way.
+   */
+  forceCut(): TextSegment[] {
+    if (this.dedupe) this.applyDedupe(true);
+    const trimmed = this.pending.trimEnd();
+    const boundary = trimmed.search(/\s\S*$/);
+    if (boundary <= 0 || !/\S/.test(trimmed.slice(0, boundary))) return [];
+    const seg = this.finalOf(boundary);
+    return seg ? [seg] : [];
   }
 
   /**
@@ -121,7 +135,9 @@ export class TranscriptSegmenter {
     const text = this.pending.slice(from, to);
     const first = text.search(/\S/);
     if (first < 0) return undefined;
-    const last = text.trimEnd().length - 1;
+    // The end is the last letter or digit: a '.' is only printed after the pause that follows the words.
+    const lastWordChar = text.search(/[\p{L}\p{N}][^\p{L}\p{N}]*$/u);
+    const last = lastWordChar >= first ? lastWordChar : text.trimEnd().length - 1;
     const lat = this.options.latencySamples;
     const start = Math.max(this.lastFinalEnd, this.positionOf(from + first) - lat);
     const end = Math.max(start, this.positionOf(from + last) - lat);
@@ -130,8 +146,11 @@ export class TranscriptSegmenter {
 
   private partial(): TextSegment | undefined {
     const s = this.span(0, this.pending.length);
-    if (!s) return undefined;
-    return { text: this.pending.trim(), startSample: s.start, endSample: s.end, isFinal: false };
+    const text = this.pending.trim();
+    // Whitespace (the closing '\n') changes nothing a reader would see.
+    if (!s || text === this.lastPartial) return undefined;
+    this.lastPartial = text;
+    return { text, startSample: s.start, endSample: s.end, isFinal: false };
   }
 
   /** Cuts `pending[0, cut)` off as a final. */
@@ -139,6 +158,7 @@ export class TranscriptSegmenter {
     const s = this.span(0, cut);
     const text = this.pending.slice(0, cut).trim();
     this.consume(cut);
+    this.lastPartial = '';
     if (!s || !text) return undefined;
     this.lastFinalEnd = s.end;
     this.committed.push(...text.split(/\s+/).map(normalizeWord));

@@ -31,6 +31,8 @@ export interface StreamSettings {
   readonly latencySamples: number;
   readonly replayMarginSamples: number;
   readonly maxReplaySamples: number;
+  /** Write at most this many × real time (0 = unlimited). */
+  readonly maxSpeed: number;
 }
 
 /** Where a stream gets its voxtral.c process from (the provider owns the processes). */
@@ -75,7 +77,11 @@ function toError(err: unknown): EchoPanelError {
 }
 
 function abortReason(signal: AbortSignal): EchoPanelError {
-  return isEchoPanelError(signal.reason) ? signal.reason : new EchoPanelError('ABORTED', 'the stream was cancelled');
+  return isEchoPanelError(signal.reason) ? signal.reason : new EchoPanelError('ABORTED', 'aborted by the caller');
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return raceAbort(new Promise<void>((resolve) => setTimeout(resolve, ms)), signal);
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -113,6 +119,10 @@ export class StreamRun {
   private ack = 0;
   private restarts = 0;
   private firstWriteAt: number | undefined;
+  /** True while the replay buffer is re-sent: pauses are not judged then (audio goes in faster than real time). */
+  private replaying = false;
+  private paceStart = 0;
+  private pacedSamples = 0;
   private readonly replay = new ReplayBuffer();
   private readonly segmenter: TranscriptSegmenter;
   private readonly channel = new SegmentChannel();
@@ -252,12 +262,12 @@ export class StreamRun {
   /** The replay buffer may not pass its limit: finalize what is pending and let go of the oldest audio. */
   private boundReplay(): void {
     if (this.received - this.ack < this.settings.maxReplaySamples) return;
-    this.publish(this.segmenter.flush());
+    this.publish(this.segmenter.forceCut());
     this.advanceAck(this.position() - this.settings.replayMarginSamples);
   }
 
   private onProgress(): void {
-    this.publish(this.segmenter.tick(this.position()));
+    if (!this.replaying) this.publish(this.segmenter.tick(this.position()));
     if (!this.segmenter.hasPending) this.advanceAck(this.position() - this.settings.replayMarginSamples);
   }
 
@@ -266,8 +276,16 @@ export class StreamRun {
       await this.writeToChild(pcm);
     } catch (err) {
       if (this.stop.aborted) throw abortReason(this.stop);
-      await this.recover(toError(err));
+      await this.recover(await this.explain(toError(err)));
     }
+  }
+
+  /** A failed write (EPIPE) says little; once the process has exited, say how (signal, code, stderr). */
+  private async explain(err: EchoPanelError): Promise<EchoPanelError> {
+    const proc = this.proc;
+    if (!proc || err.code !== 'WORKER_CRASHED') return err;
+    if (!proc.hasExited) await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 1000))]);
+    return proc.hasExited ? proc.crashError('exited') : err;
   }
 
   private async writeToChild(pcm: Int16Array): Promise<void> {
@@ -280,10 +298,26 @@ export class StreamRun {
         piece[0] = RIFF_FIRST_SAMPLE + 1;
       }
       this.firstWriteAt ??= performance.now();
+      if (!this.replaying) await this.pace(piece.length);
       await this.guard(proc, proc.write(new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength)), false);
       this.childWritten += piece.length;
       this.onProgress();
     }
+  }
+
+  /** Holds writes to `maxSpeed` × real time; a producer that falls behind does not earn a burst later. */
+  private async pace(samples: number): Promise<void> {
+    const speed = this.settings.maxSpeed;
+    if (speed <= 0) return;
+    const now = performance.now();
+    const due = this.paceStart + (this.pacedSamples / SAMPLE_RATE / speed) * 1000;
+    if (this.pacedSamples === 0 || now > due + 500) {
+      this.paceStart = now;
+      this.pacedSamples = 0;
+    } else if (due > now + 1) {
+      await delay(due - now, this.stop);
+    }
+    this.pacedSamples += samples;
   }
 
   /**
@@ -351,11 +385,16 @@ export class StreamRun {
         this.attach(await raceAbort(this.options.source.respawn(this.stop), this.stop));
         this.childBase = this.replay.start;
         this.childWritten = 0;
-        for (const slice of [...this.replay.slices()]) await this.writeToChild(slice);
+        this.replaying = true;
+        try {
+          for (const slice of [...this.replay.slices()]) await this.writeToChild(slice);
+        } finally {
+          this.replaying = false;
+        }
         return;
       } catch (e) {
         if (this.stop.aborted) throw abortReason(this.stop);
-        err = toError(e);
+        err = await this.explain(toError(e));
       }
     }
   }

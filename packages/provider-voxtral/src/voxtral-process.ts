@@ -24,6 +24,7 @@ export interface VoxtralTimings {
 export interface VoxtralProcessOptions {
   readonly binary: string;
   readonly args: readonly string[];
+  /** The complete environment of the process. */
   readonly env: Readonly<Record<string, string>>;
   readonly readyTimeoutMs: number;
   readonly logger?: Logger;
@@ -37,7 +38,8 @@ function spawnVoxtral(options: VoxtralProcessOptions) {
     buffer: false,
     reject: false,
     env: { ...options.env },
-    extendEnv: true,
+    // The caller passes the whole environment (the host's, plus config.env).
+    extendEnv: false,
     cleanup: true,
     forceKillAfterDelay: false,
   });

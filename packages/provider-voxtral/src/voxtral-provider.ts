@@ -25,6 +25,12 @@ import { VoxtralProcess } from './voxtral-process.js';
 /** Languages Voxtral Mini 4B Realtime was trained on (voxtral.c README). */
 export const VOXTRAL_LANGUAGES = ['en', 'es', 'fr', 'pt', 'hi', 'de', 'nl', 'it', 'ar', 'ru', 'zh', 'ja', 'ko'] as const;
 
+function definedEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 /** The interval + decoder delay (480 ms) + one 4096-sample stdin read (256 ms). */
 const FIXED_LATENCY_SECONDS = 0.75;
 
@@ -83,6 +89,7 @@ export class VoxtralProvider implements ASRProvider {
       latencySamples: Math.round(latency * SAMPLE_RATE),
       replayMarginSamples: Math.round(config.replayMarginSeconds * SAMPLE_RATE),
       maxReplaySamples: Math.round(config.maxReplaySeconds * SAMPLE_RATE),
+      maxSpeed: config.maxSpeed,
     };
   }
 
@@ -289,7 +296,7 @@ export class VoxtralProvider implements ASRProvider {
       args,
       // VOX_PRINT_TIMINGS makes voxtral.c print "Model load: N ms" (readiness, even with --silent) and the
       // encoder/decoder timings at exit (health rtf).
-      env: { ...this.config.env, VOX_PRINT_TIMINGS: '1' },
+      env: { ...definedEnv(this.ctx.env), ...this.config.env, VOX_PRINT_TIMINGS: '1' },
       readyTimeoutMs: this.config.readyTimeoutMs,
       logger: this.ctx.logger,
     });

@@ -120,7 +120,12 @@ const tokenDelay = Number(env.VOXTRAL_STANDIN_TOKEN_DELAY_MS ?? 0);
 const splitUtf8 = env.VOXTRAL_STANDIN_SPLIT_UTF8 === '1';
 
 function afterRead() {
-  if (stateDir) fs.writeFileSync(path.join(stateDir, `consumed-${launch}`), String(bytesRead));
+  if (stateDir) {
+    // Written aside and renamed, so a reader never sees a half-written number.
+    const file = path.join(stateDir, `consumed-${launch}`);
+    fs.writeFileSync(`${file}.tmp`, String(bytesRead));
+    fs.renameSync(`${file}.tmp`, file);
+  }
   if (crashThisLaunch && bytesRead >= crashAfter) process.kill(process.pid, 'SIGSEGV');
   if (hangThisLaunch && bytesRead >= hangAfter) for (;;) sleep(1000);
 }
