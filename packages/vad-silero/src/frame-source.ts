@@ -8,6 +8,8 @@ export class FrameSource {
   private ended = false;
   /** Samples handed to phases so far. */
   consumed = 0;
+  /** The last `take` ended because its condition failed (not because its reader stopped). */
+  conditionEnded = false;
 
   constructor(audio: AsyncIterable<Int16Array>) {
     this.it = audio[Symbol.asyncIterator]();
@@ -27,9 +29,17 @@ export class FrameSource {
   }
 
   /** Frames while `keep()` is true when each frame is due. */
-  async *take(keep: () => boolean): AsyncGenerator<Int16Array> {
+  take(keep: () => boolean): AsyncGenerator<Int16Array> {
+    this.conditionEnded = false;
+    return this.frames(keep);
+  }
+
+  private async *frames(keep: () => boolean): AsyncGenerator<Int16Array> {
     while (await this.hasMore()) {
-      if (!keep()) return;
+      if (!keep()) {
+        this.conditionEnded = true;
+        return;
+      }
       const frame = this.held!;
       this.held = undefined;
       this.consumed += frame.length;

@@ -255,6 +255,19 @@ describe('VadFilter over a recording provider (real Silero on real speech)', () 
     expect(events.some((e) => e.type === 'dropped' && e.reason === 'stream cancelled')).toBe(true);
   });
 
+  test('an engine that stops reading cannot stall the stream: the audio it refused is reported dropped', async () => {
+    const provider = new CountingProvider({ decode: false });
+    // eslint-disable-next-line require-yield
+    provider.transcribe = async function* () {
+      return;
+    };
+    const filter = new VadFilter(provider, new SileroVadEngine({ modelPath: '/nonexistent/silero.onnx' }));
+    const audio = pcm.subarray(0, 16000 * 3);
+    const { events } = await run(filter, frames(audio, 4000));
+    expect(events.every((e) => e.type === 'dropped' && e.reason === 'engine stopped reading')).toBe(true);
+    expectTiling(events, audio.length);
+  });
+
   test('long silence is reported as it passes, not only when speech comes', async () => {
     const provider = new CountingProvider({ decode: true });
     const filter = new VadFilter(provider, engine, { silenceReportSeconds: 5 });

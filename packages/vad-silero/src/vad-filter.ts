@@ -144,7 +144,7 @@ export class VadFilter implements ASRProvider {
         if (!vadOn) yield* this.passthrough(frames, base, opts, emit);
         else if (this.mode === 'decode') yield* this.decodePhase(frames, base, opts, emit);
         else yield* this.streamPhase(frames, base, opts, emit);
-        if (source.consumed === base && (await source.hasMore())) {
+        if (source.consumed === base && !source.conditionEnded && !aborted() && (await source.hasMore())) {
           // The engine stopped without reading: drop one frame so the stream still advances.
           const f = source.takeHeld()!;
           source.consumed += f.length;
