@@ -100,6 +100,7 @@ export class TranscriptSegmenter {
     this.pending = '';
     this.marks = [];
     this.lastTextAt = undefined;
+    this.lastPartial = '';
     this.dedupe = this.committed.length > 0;
   }
 

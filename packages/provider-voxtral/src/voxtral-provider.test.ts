@@ -307,6 +307,20 @@ describe('VoxtralProvider against the voxtral.c stand-in', () => {
     expect(sumSamples(events, 'transcribed') + sumSamples(events, 'dropped')).toBe(pulled);
   });
 
+  it('ends active streams with ABORTED on unload, accounting for every sample', async () => {
+    const p = makeProvider({ keepWarm: false }, { VOXTRAL_STANDIN_BLOCK_DELAY_MS: '20' });
+    const events: TranscriptionEvent[] = [];
+    let pulled = 0;
+    const run = collect(p.transcribe(countingFrames(toneWords(SENTENCES), 1600, (n) => (pulled = n)), { sampleRate: 16000, onEvent: (e) => events.push(e) }), events);
+    await new Promise((r) => setTimeout(r, 300));
+    const pid = p.health().workerPid!;
+    await p.unload();
+    await expect(run).rejects.toMatchObject({ code: 'ABORTED', message: 'provider unloaded' });
+    expect(isAlive(pid)).toBe(false);
+    expect(sumSamples(events, 'transcribed') + sumSamples(events, 'dropped')).toBe(pulled);
+    expect(events.find((e) => e.type === 'dropped')).toMatchObject({ reason: 'provider unloaded' });
+  });
+
   it('refuses audio that is not 16 kHz', async () => {
     const p = makeProvider();
     const it = p.transcribe(countingFrames(new Int16Array(800)), { sampleRate: 8000 });
