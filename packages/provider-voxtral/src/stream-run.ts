@@ -206,6 +206,7 @@ export class StreamRun {
         throw err;
       }
       this.options.metrics.recordError(err.code, err.message);
+      this.options.metrics.recordDroppedChunk();
       this.options.emit({ type: 'error', code: err.code, message: err.message, recovered: false });
       throw err;
     } finally {

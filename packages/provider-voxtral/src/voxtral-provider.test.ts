@@ -148,12 +148,13 @@ describe('VoxtralProvider against the voxtral.c stand-in', () => {
     expect(sumSamples(events, 'dropped')).toBeGreaterThan(0);
     expect(sumSamples(events, 'transcribed') + sumSamples(events, 'dropped')).toBe(pulled);
     expect(p.health().sessions.droppedSamples).toBe(sumSamples(events, 'dropped'));
+    expect(p.health()).toMatchObject({ droppedChunks: 1, lastError: { code: 'WORKER_CRASHED' } });
   });
 
   it('restarts a process that stops reading (hang mid-stream) after stallTimeoutMs', async () => {
     const pcm = toneWords(SENTENCES);
     const p = makeProvider(
-      { stallTimeoutMs: 400, keepWarm: false },
+      { stallTimeoutMs: 800, keepWarm: false },
       {
         VOXTRAL_STANDIN_STATE_DIR: tempDir(),
         VOXTRAL_STANDIN_HANG_AFTER_BYTES: String(Math.floor(pcm.byteLength / 3)),
