@@ -1,0 +1,383 @@
+import {
+  EchoPanelError,
+  EngineRunner,
+  SessionCounter,
+  decodeUtterance,
+  errorMessage,
+  int16ToFloat32,
+  isEchoPanelError,
+  transcribeInChunks,
+  type ASRProvider,
+  type Availability,
+  type ChunkDecodeFn,
+  type DecodeOptions,
+  type DecodeRequest,
+  type Device,
+  type Logger,
+  type ModelIdentity,
+  type ModelState,
+  type PluginContext,
+  type ProviderCapabilities,
+  type ProviderHealth,
+  type ResolvedModel,
+  type RuntimeTuning,
+  type Segment,
+  type TranscribeOptions,
+} from '@echopanel/core';
+import { defaultThreads, resolveDevice, type WhisperCppConfig } from './config.js';
+import { inspectGgmlFile, type GgmlModelInfo } from './ggml-file.js';
+import { findGgmlModel, isPathRef, locateGgmlModel, missingModelHint } from './model-locator.js';
+import { NativeContext, loadSmartWhisper, nativeBuildInfo, type NativeParams } from './native-engine.js';
+import { toRawSegments } from './segments.js';
+
+const SAMPLE_RATE = 16000;
+/** How long unload() waits for running native calls before leaving the model to be freed when they end. */
+const RELEASE_WAIT_MS = 10_000;
+
+/** RSS snapshots around the last load and unload (health().extra.memory). */
+interface MemoryMarks {
+  rssBeforeLoad?: number;
+  rssAfterLoad?: number;
+  rssBeforeUnload?: number;
+  rssAfterUnload?: number;
+}
+
+/**
+ * whisper.cpp inside the Node process through smart-whisper. One native context per loaded model; each
+ * inference runs in its own whisper_state on a libuv thread, up to `maxParallel` at once (EngineRunner queues
+ * the rest). Chunking, silence skipping, hallucination guards and sample accounting are core's
+ * `transcribeInChunks`; timing and the timeout rule are core's `EngineRunner`.
+ *
+ * Timeouts: a native whisper_full call cannot be interrupted. When one overruns `inferenceTimeoutMs`, its
+ * chunk is reported dropped, the context it runs on is retired (freed when that call finally returns) and a
+ * fresh context is loaded for the retry and for later requests; `health().extra.orphanedCalls` counts
+ * native calls still running on retired contexts.
+ */
+export class WhisperCppProvider implements ASRProvider {
+  readonly name = 'whisper-cpp';
+  readonly capabilities: ProviderCapabilities;
+  private readonly logger: Logger;
+  private readonly runner: EngineRunner;
+  private readonly sessions = new SessionCounter();
+  private readonly device: Device;
+  private readonly threads: number;
+  private modelRef: string;
+  private chunkSeconds: number;
+  private beamSize: number;
+
+  private context?: NativeContext;
+  private loading?: Promise<NativeContext>;
+  private readonly retired = new Set<NativeContext>();
+  private resolved?: ResolvedModel;
+  private info?: GgmlModelInfo;
+  private state: ModelState = 'UNINITIALIZED';
+  private loadedAt?: string;
+  private loadMs?: number;
+  private readonly memory: MemoryMarks = {};
+  private offloadTimer?: NodeJS.Timeout;
+  private offloads = 0;
+  private peakParallel = 0;
+
+  constructor(
+    private readonly config: WhisperCppConfig,
+    private readonly ctx: PluginContext,
+  ) {
+    this.logger = ctx.logger;
+    this.device = resolveDevice(config.device);
+    this.threads = config.threads ?? defaultThreads(this.device);
+    this.modelRef = config.model;
+    this.chunkSeconds = config.chunkSeconds;
+    this.beamSize = config.beamSize;
+    this.capabilities = {
+      streaming: false,
+      partialResults: false,
+      wordTimestamps: true,
+      languages: /\.en(\.bin)?$/i.test(config.model) ? ['en'] : 'multilingual',
+      devices: process.platform === 'darwin' && process.arch === 'arm64' ? ['cpu', 'metal'] : ['cpu'],
+      decode: true,
+    };
+    this.runner = new EngineRunner({
+      concurrency: config.maxParallel,
+      timeoutMs: config.inferenceTimeoutMs,
+      logger: this.logger,
+      recover: (reason) => this.replaceContext(reason),
+      isRecoverable: (err) => err.code === 'INFERENCE_TIMEOUT',
+    });
+  }
+
+  async availability(): Promise<Availability> {
+    try {
+      loadSmartWhisper();
+    } catch (err) {
+      return { available: false, reason: errorMessage(err), hint: 'run `node scripts/build-smart-whisper.mjs`' };
+    }
+    const { model, searched } = await findGgmlModel(this.modelRef, this.ctx);
+    if (!model) {
+      return {
+        available: false,
+        reason: `ggml model "${this.modelRef}" not found (searched: ${searched.join(', ')})`,
+        hint: missingModelHint(this.modelRef),
+      };
+    }
+    try {
+      inspectGgmlFile(model.path);
+    } catch (err) {
+      return { available: false, reason: errorMessage(err), hint: missingModelHint(this.modelRef) };
+    }
+    return { available: true };
+  }
+
+  /** Finds, checks and loads the model (idempotent; concurrent callers share one load). */
+  async load(): Promise<void> {
+    await this.ensureContext();
+  }
+
+  async unload(): Promise<void> {
+    this.clearOffloadTimer();
+    const pending = this.loading;
+    if (pending) await pending.catch(() => undefined);
+    const ctx = this.context;
+    if (!ctx) return;
+    this.state = 'UNLOADING';
+    this.context = undefined;
+    this.memory.rssBeforeUnload = process.memoryUsage.rss();
+    const { freed } = await ctx.release(RELEASE_WAIT_MS);
+    if (!freed) {
+      this.retire(ctx);
+      this.logger.warn({ running: ctx.running }, 'whisper.cpp calls still running at unload; the model is freed when they return');
+    }
+    this.memory.rssAfterUnload = process.memoryUsage.rss();
+    this.state = 'UNINITIALIZED';
+    this.logger.info({ rssBefore: this.memory.rssBeforeUnload, rssAfter: this.memory.rssAfterUnload }, 'whisper.cpp model unloaded');
+  }
+
+  async dispose(): Promise<void> {
+    await this.unload();
+  }
+
+  async *transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment> {
+    assertSampleRate(opts.sampleRate);
+    // A missing or corrupt model fails the request up front instead of dropping every chunk.
+    await this.ensureContext();
+    const session = this.sessions.open((e) => {
+      if (e.type === 'dropped') this.runner.metrics.recordDroppedChunk();
+      opts.onEvent?.(e);
+    });
+    try {
+      yield* transcribeInChunks(audio, { ...opts, onEvent: session.onEvent }, this.decodeChunk, {
+        chunkSeconds: () => this.chunkSeconds,
+        onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'segment filtered'),
+      });
+    } finally {
+      session.close();
+    }
+  }
+
+  async decode(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+    assertSampleRate(opts.sampleRate);
+    if (pcm.length === 0) return [];
+    return decodeUtterance(pcm, opts, this.decodeChunk);
+  }
+
+  health(): ProviderHealth {
+    const m = this.runner.metrics.snapshot();
+    const orphaned = [...this.retired].reduce((n, c) => n + c.running, 0);
+    return {
+      provider: this.name,
+      state: this.state,
+      rtf: m.rtf,
+      avgInferMs: m.avgInferMs,
+      p50InferMs: m.p50InferMs,
+      p95InferMs: m.p95InferMs,
+      p99InferMs: m.p99InferMs,
+      inferences: m.inferences,
+      backlog: this.runner.backlog,
+      droppedChunks: m.droppedChunks,
+      modelResident: this.context !== undefined,
+      ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
+      ...(this.loadMs !== undefined ? { loadMs: this.loadMs } : {}),
+      consecutiveErrors: m.consecutiveErrors,
+      ...(m.lastError ? { lastError: m.lastError } : {}),
+      restarts: this.runner.restarts,
+      memory: {
+        processRssBytes: process.memoryUsage.rss(),
+        workerRssBytes: 0,
+        ...(this.context && this.info ? { modelResidentBytes: this.info.sizeBytes } : {}),
+      },
+      sessions: this.sessions.snapshot(),
+      extra: {
+        device: this.device,
+        threads: this.threads,
+        maxParallel: this.config.maxParallel,
+        chunkSeconds: this.chunkSeconds,
+        beamSize: this.beamSize,
+        build: nativeBuildInfo(),
+        memory: { ...this.memory },
+        orphanedCalls: orphaned,
+        peakParallel: this.peakParallel,
+        offloads: this.offloads,
+        ...(this.info ? { model: { path: this.info.path, type: this.info.modelType, weights: this.info.weightType } } : {}),
+      },
+    };
+  }
+
+  modelInfo(): ModelIdentity | undefined {
+    if (this.resolved) return this.resolved.identity;
+    return { name: this.modelRef, format: 'ggml', ...(isPathRef(this.modelRef) ? { path: this.modelRef } : {}) };
+  }
+
+  async tune(tuning: RuntimeTuning): Promise<RuntimeTuning> {
+    const applied: { chunkSeconds?: number; beamSize?: number; model?: string } = {};
+    if (tuning.chunkSeconds !== undefined && tuning.chunkSeconds > 0) {
+      this.chunkSeconds = Math.min(30, Math.max(0.5, tuning.chunkSeconds));
+      applied.chunkSeconds = this.chunkSeconds;
+    }
+    if (tuning.beamSize !== undefined && tuning.beamSize >= 1) {
+      this.beamSize = Math.min(16, Math.round(tuning.beamSize));
+      applied.beamSize = this.beamSize;
+    }
+    if (tuning.model !== undefined && tuning.model !== this.modelRef) {
+      const previous = this.modelRef;
+      const wasLoaded = this.context !== undefined;
+      await this.unload();
+      this.modelRef = tuning.model;
+      this.resolved = undefined;
+      this.info = undefined;
+      try {
+        if (wasLoaded) await this.load();
+        applied.model = this.modelRef;
+      } catch (err) {
+        this.logger.error({ model: tuning.model, err: errorMessage(err) }, 'switching model failed; keeping the previous one');
+        this.modelRef = previous;
+        this.resolved = undefined;
+        this.info = undefined;
+        if (wasLoaded) await this.load();
+      }
+    }
+    return applied;
+  }
+
+  /** The ChunkDecodeFn shared by transcribe() and decode(). */
+  private readonly decodeChunk: ChunkDecodeFn = async (req: DecodeRequest) => {
+    if (req.pcm.length === 0) return [];
+    await this.ensureContext();
+    const float = int16ToFloat32(req.pcm);
+    const audioSeconds = req.pcm.length / req.sampleRate;
+    const native = await this.runner.run(
+      audioSeconds,
+      async () => {
+        const ctx = await this.ensureContext();
+        this.peakParallel = Math.max(this.peakParallel, this.runner.queue.runningCount);
+        // Share the configured threads between the inferences running now (2 parallel on 2 threads → 1 each).
+        const threads = Math.max(1, Math.floor(this.threads / Math.max(1, this.runner.queue.runningCount)));
+        return ctx.transcribe(float, this.params(req, threads));
+      },
+      { signal: req.signal, onEvent: req.onEvent },
+    );
+    this.armOffloadTimer();
+    return toRawSegments(native, req.wordTimestamps === true);
+  };
+
+  private params(req: DecodeRequest, threads: number): NativeParams {
+    const language = req.language ?? this.config.language ?? (this.info?.englishOnly ? 'en' : 'auto');
+    return {
+      strategy: this.beamSize > 1 ? 1 : 0,
+      ...(this.beamSize > 1 ? { beam_size: this.beamSize } : {}),
+      n_threads: threads,
+      language: this.info?.englishOnly ? 'en' : language,
+      ...(req.prompt ? { initial_prompt: req.prompt } : {}),
+      token_timestamps: req.wordTimestamps === true,
+      // Every chunk is decoded on its own, as the other batch providers do (no text carried between chunks).
+      no_context: true,
+      suppress_blank: true,
+      suppress_non_speech_tokens: true,
+      print_progress: false,
+      print_realtime: false,
+      print_timestamps: false,
+      format: 'detail',
+    };
+  }
+
+  private async ensureContext(): Promise<NativeContext> {
+    if (this.context) return this.context;
+    if (!this.loading) {
+      this.loading = this.loadContext().finally(() => {
+        this.loading = undefined;
+      });
+    }
+    return this.loading;
+  }
+
+  private async loadContext(): Promise<NativeContext> {
+    this.state = 'LOADING';
+    const started = performance.now();
+    try {
+      this.resolved ??= await locateGgmlModel(this.modelRef, this.ctx);
+      this.info = inspectGgmlFile(this.resolved.path);
+      if (this.config.device === 'cuda' || (this.config.device === 'metal' && this.device !== 'metal')) {
+        this.logger.warn({ device: this.config.device }, 'this smart-whisper build has no such GPU backend; running on CPU');
+      }
+      this.memory.rssBeforeLoad = process.memoryUsage.rss();
+      const ctx = await NativeContext.load(this.resolved.path, this.device !== 'cpu');
+      this.memory.rssAfterLoad = process.memoryUsage.rss();
+      this.context = ctx;
+      this.loadMs = Math.round(performance.now() - started);
+      this.loadedAt = this.ctx.clock.date().toISOString();
+      this.state = 'READY';
+      this.logger.info(
+        { model: this.resolved.path, by: this.resolved.resolvedBy, device: this.device, threads: this.threads, loadMs: this.loadMs, build: nativeBuildInfo().variant },
+        'whisper.cpp model loaded',
+      );
+      this.armOffloadTimer();
+      return ctx;
+    } catch (err) {
+      this.state = 'ERROR';
+      const e = isEchoPanelError(err) ? err : new EchoPanelError('MODEL_CORRUPT', errorMessage(err), { cause: err });
+      this.runner.metrics.recordError(e.code, e.message);
+      if (e.code === 'MODEL_NOT_FOUND' || e.code === 'MODEL_CORRUPT') this.resolved = undefined;
+      throw e;
+    }
+  }
+
+  /** EngineRunner's recovery after a timeout: retire the context the stuck call runs on, load a fresh one. */
+  private async replaceContext(reason: EchoPanelError): Promise<void> {
+    const old = this.context;
+    this.context = undefined;
+    if (old) {
+      this.retire(old);
+      this.logger.warn({ reason: reason.message, running: old.running }, 'retired the whisper.cpp context; loading a fresh one');
+    }
+    await this.ensureContext();
+  }
+
+  /** Keeps a context with native calls still running visible in health() until they return and it is freed. */
+  private retire(ctx: NativeContext): void {
+    this.retired.add(ctx);
+    void ctx.release(0);
+    void ctx.idle().then(() => this.retired.delete(ctx));
+  }
+
+  private armOffloadTimer(): void {
+    if (this.config.offloadSeconds <= 0) return;
+    this.clearOffloadTimer();
+    this.offloadTimer = setTimeout(() => {
+      if (this.runner.backlog > 0) return this.armOffloadTimer();
+      this.offloads++;
+      this.logger.info({ idleSeconds: this.config.offloadSeconds }, 'offloading idle whisper.cpp model');
+      void this.unload();
+    }, this.config.offloadSeconds * 1000);
+    // An idle timer must not keep the process alive.
+    this.offloadTimer.unref();
+  }
+
+  private clearOffloadTimer(): void {
+    if (this.offloadTimer) clearTimeout(this.offloadTimer);
+    this.offloadTimer = undefined;
+  }
+}
+
+function assertSampleRate(rate: number): void {
+  if (rate !== SAMPLE_RATE) {
+    throw new EchoPanelError('UNSUPPORTED_SAMPLE_RATE', `whisper.cpp takes ${SAMPLE_RATE} Hz audio, got ${rate} Hz (resample first)`);
+  }
+}
