@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hasErrorCode, type Segment, type TranscriptionEvent } from '@echopanel/core';
+import { SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
 import { voxtralConfigSchema, type VoxtralConfigInput } from './config.js';
 import { normalizeWord } from './overlap.js';
 import { VoxtralProvider } from './voxtral-provider.js';
@@ -320,6 +321,42 @@ describe('VoxtralProvider against the voxtral.c stand-in', () => {
     expect(isAlive(pid)).toBe(false);
     expect(sumSamples(events, 'transcribed') + sumSamples(events, 'dropped')).toBe(pulled);
     expect(events.find((e) => e.type === 'dropped')).toMatchObject({ reason: 'provider unloaded' });
+  });
+
+  it('never lets raw audio that starts with the bytes "RIFF" be taken for a WAV file', async () => {
+    const words = ['alpha', 'bravo', '.', 'charlie'];
+    const tones = toneWords(words);
+    const pcm = new Int16Array(tones.length + 2);
+    pcm.set([0x4952, 0x4646]); // "RIFF" as s16le
+    pcm.set(tones, 2);
+    const p = makeProvider({ restartLimit: 0 });
+    const r = await transcribeAll(p, pcm);
+    expect(r.text).toBe(expectedText(words));
+    // Text arrived while streaming (voxtral.c buffers a WAV to EOF, so there would be no partials).
+    expect(r.segments.some((s) => !s.isFinal)).toBe(true);
+  });
+
+  it('applies degrade-ladder tuning as -I for the next process', async () => {
+    const p = makeProvider({ intervalSeconds: 0.5 });
+    await p.load();
+    expect(await p.tune({ chunkSeconds: 1.5, beamSize: 1 })).toEqual({ chunkSeconds: 1.5 });
+    for (let i = 0; i < 100 && p.health().extra?.warmProcess !== 'ready'; i++) await new Promise((r) => setTimeout(r, 20));
+    const pid = p.health().workerPid!;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(argv.slice(argv.indexOf('-I'), argv.indexOf('-I') + 2)).toEqual(['-I', '1.5']);
+    expect(p.health().extra?.intervalSeconds).toBe(1.5);
+    expect((await transcribeAll(p, toneWords(['alpha', 'bravo']))).text).toBe('alpha bravo.');
+    await expect(p.tune({ chunkSeconds: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+  });
+
+  it('streams synthesized speech end to end (the stand-in turns voiced runs into words)', async () => {
+    const speech = synthesizeSpeech(SPEECH_SENTENCES[0], { padSeconds: 0.5 });
+    const p = makeProvider();
+    const r = await transcribeAll(p, speech.samples);
+    expect(r.finals.length).toBeGreaterThan(0);
+    expect(r.text.split(/\s+/).length).toBeGreaterThanOrEqual(3);
+    expectNonOverlapping(r.finals, speech.samples.length / 16000);
+    expect(sumSamples(r.events, 'transcribed')).toBe(speech.samples.length);
   });
 
   it('refuses audio that is not 16 kHz', async () => {

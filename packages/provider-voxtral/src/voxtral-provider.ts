@@ -14,6 +14,7 @@ import {
   type PluginContext,
   type ProviderCapabilities,
   type ProviderHealth,
+  type RuntimeTuning,
   type Segment,
   type TranscribeOptions,
 } from '@echopanel/core';
@@ -59,7 +60,9 @@ export class VoxtralProvider implements ASRProvider {
   private readonly metrics = new InferenceMetrics();
   private readonly sessions = new SessionCounter();
   private readonly queue = new InferenceQueue(1);
-  private readonly settings: StreamSettings;
+  private settings: StreamSettings;
+  /** `-I` for the next process (config, or what tune() set). */
+  private interval: number;
   private binaryPath: string | undefined;
   private warm: VoxtralProcess | undefined;
   private readonly runs = new Set<StreamRun>();
@@ -78,10 +81,15 @@ export class VoxtralProvider implements ASRProvider {
   ) {
     this.binary = config.binary ?? ctx.env.VOXTRAL_BIN ?? 'voxtral';
     this.modelDir = path.resolve(ctx.configDir, config.modelDir ?? ctx.env.VOXTRAL_MODEL_DIR ?? 'voxtral-model');
-    const interval = config.intervalSeconds;
+    this.interval = config.intervalSeconds;
+    this.settings = this.computeSettings();
+  }
+
+  private computeSettings(): StreamSettings {
+    const { config, interval } = this;
     const latency = config.latencySeconds ?? interval + FIXED_LATENCY_SECONDS;
     const pause = config.pauseSeconds ?? interval + 1;
-    this.settings = {
+    return {
       restartLimit: config.restartLimit,
       stallTimeoutMs: config.stallTimeoutMs,
       stopGraceMs: config.stopGraceMs,
@@ -91,6 +99,30 @@ export class VoxtralProvider implements ASRProvider {
       maxReplaySamples: Math.round(config.maxReplaySeconds * SAMPLE_RATE),
       maxSpeed: config.maxSpeed,
     };
+  }
+
+  /**
+   * Degrade-ladder tuning: `chunkSeconds` becomes voxtral.c's `-I` (a longer interval = fewer, larger encoder calls =
+   * less overhead). It applies from the next process on (an idle warm process is replaced; a running stream keeps
+   * its own). `beamSize` and `model` are not supported and are left out of the result.
+   */
+  async tune(tuning: RuntimeTuning): Promise<RuntimeTuning> {
+    const seconds = tuning.chunkSeconds;
+    if (seconds === undefined) return {};
+    if (!(seconds > 0) || seconds > 60) {
+      throw new EchoPanelError('INVALID_CONFIG', `voxtral -I must be > 0 and at most 60 seconds, got ${seconds}`);
+    }
+    if (seconds !== this.interval) {
+      this.interval = seconds;
+      this.settings = this.computeSettings();
+      const warm = this.warm;
+      if (warm) {
+        this.warm = undefined;
+        await warm.stop(0);
+        this.keepWarm();
+      }
+    }
+    return { chunkSeconds: this.interval };
   }
 
   async availability(): Promise<Availability> {
@@ -289,7 +321,7 @@ export class VoxtralProvider implements ASRProvider {
   }
 
   private spawn(): VoxtralProcess {
-    const args = ['-d', this.modelDir, '--stdin', '-I', String(this.config.intervalSeconds)];
+    const args = ['-d', this.modelDir, '--stdin', '-I', String(this.interval)];
     if (this.config.silent) args.push('--silent');
     return new VoxtralProcess({
       binary: this.binaryPath ?? this.binary,
@@ -355,7 +387,7 @@ export class VoxtralProvider implements ASRProvider {
       extra: {
         binary: this.binaryPath ?? this.binary,
         modelDir: this.modelDir,
-        intervalSeconds: this.config.intervalSeconds,
+        intervalSeconds: this.interval,
         warmProcess: this.warm ? (this.warm.isReady ? 'ready' : 'loading') : 'none',
         streamsServed: this.streamsServed,
         lastProcessStartMs: this.lastProcessStartMs,
