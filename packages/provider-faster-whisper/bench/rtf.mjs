@@ -64,7 +64,7 @@ async function startDirect(computeType) {
 
 console.log(`faster-whisper provider vs direct Python, ${path.basename(wavPath)} (${seconds.toFixed(2)} s), model ${args.model} (${model.path})`);
 console.log(`python ${python}, cpuThreads ${args.threads}, ${runs} runs each after 1 warm-up, times in ms: median (min–max)\n`);
-console.log('compute  beam | direct ms          RTF    | provider ms        RTF    | overhead | in-worker engine ms | WER prov vs direct');
+console.log('compute  beam | direct ms          RTF    | provider ms        RTF    | vs direct | in-worker engine ms | own overhead | WER prov vs direct');
 const rows = [];
 for (const computeType of ['int8', 'float32']) {
   const direct = await startDirect(computeType);
@@ -101,10 +101,13 @@ for (const computeType of ['int8', 'float32']) {
       }
     }
     const ratio = median(p) / median(d);
+    // Per run, end to end over the same request's engine time: queue + IPC + conversion + mapping, no noise
+    // from comparing two processes.
+    const own = median(p.map((x, i) => x / e[i]));
     const agreement = wordErrorRate(directText, providerText).wer;
-    rows.push({ computeType, beam, ratio });
+    rows.push({ computeType, beam, ratio, own });
     console.log(
-      `${computeType.padEnd(8)} ${String(beam).padStart(4)} | ${fmt(d).padEnd(18)} ${(median(d) / 1000 / seconds).toFixed(3)}  | ${fmt(p).padEnd(18)} ${(median(p) / 1000 / seconds).toFixed(3)}  | ${ratio.toFixed(3)}    | ${fmt(e).padEnd(19)} | ${(agreement * 100).toFixed(1)}%`,
+      `${computeType.padEnd(8)} ${String(beam).padStart(4)} | ${fmt(d).padEnd(18)} ${(median(d) / 1000 / seconds).toFixed(3)}  | ${fmt(p).padEnd(18)} ${(median(p) / 1000 / seconds).toFixed(3)}  | ${ratio.toFixed(3)}     | ${fmt(e).padEnd(19)} | ${own.toFixed(4)}       | ${(agreement * 100).toFixed(1)}%`,
     );
   }
   const h = provider.health();
@@ -113,4 +116,6 @@ for (const computeType of ['int8', 'float32']) {
   direct.stop();
 }
 const worst = Math.max(...rows.map((r) => r.ratio));
-console.log(`\nworst overhead ratio ${worst.toFixed(3)} (target ≤ 1.10): ${worst <= 1.1 ? 'met' : 'NOT met'}`);
+const worstOwn = Math.max(...rows.map((r) => r.own));
+console.log(`\nprovider vs direct, worst ratio of medians: ${worst.toFixed(3)} (target ≤ 1.10): ${worst <= 1.1 ? 'met' : 'NOT met'}`);
+console.log(`provider's own overhead (end to end / in-worker engine), worst median: ${worstOwn.toFixed(4)}`);

@@ -35,7 +35,7 @@ async function* oddByteFrames(pcm: Int16Array, byteSizes: number[]): AsyncGenera
 }
 
 describe('bad and unusual input', () => {
-  const provider = makeProvider({ chunkSeconds: 4 });
+  const provider = makeProvider({ chunkSeconds: 4, computeType: 'int8' });
   const speech = synthesizeSpeech(SPEECH_SENTENCES[2], { padSeconds: 0.3 });
   let reference: Awaited<ReturnType<typeof run>>;
 

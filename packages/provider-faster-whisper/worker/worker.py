@@ -30,10 +30,15 @@ devices) and exits; the host uses it for availability().
 import argparse
 import json
 import os
+import re
 import struct
 import sys
 import threading
 import time
+
+
+class DeviceError(RuntimeError):
+    pass
 
 
 def _protocol_stream():
@@ -204,6 +209,8 @@ def serve(args):
         except Exception:
             cuda_devices = 0
         device, compute_type, notices = plan_device(args.device, args.compute_type, cuda_devices)
+        if device == "cuda" and cuda_devices == 0:
+            raise DeviceError("device 'cuda' was requested but CTranslate2 sees no CUDA device; use device 'auto' or 'cpu'")
         log("INFO", f"loading {args.model} device={device} compute_type={compute_type} cpu_threads={args.cpu_threads}")
         model = WhisperModel(
             args.model,
@@ -214,7 +221,9 @@ def serve(args):
         )
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}"
-        code = "WORKER_START_FAILED" if isinstance(exc, ImportError) else "MODEL_CORRUPT"
+        # CTranslate2 raises RuntimeError/ValueError for unreadable weights and for device problems alike.
+        environment = isinstance(exc, (ImportError, DeviceError)) or re.search(r"cuda|device|compute type", str(exc), re.I)
+        code = "WORKER_START_FAILED" if environment else "MODEL_CORRUPT"
         log("ERROR", f"model load failed: {message}")
         channel.send({"type": "fatal", "code": code, "message": message})
         return 1
