@@ -15,8 +15,11 @@ export type SegmentationMode = 'vad' | 'fixed';
 export interface PipelineLoadControl {
   /** The stream's backlog (seconds of received audio not yet through the engine) after each change. */
   reportBacklog?(backlogSeconds: number): void;
-  /** Asked once per chunk/segment about to be queued for the engine; true = drop it (ladder's drop action). */
-  shouldDropChunk?(): boolean;
+  /**
+   * Asked once per segment (`vad`) or block of chunkSeconds (`fixed`) of `samples` about to go to the engine;
+   * true = drop it (the degrade ladder's drop action). The stream counts what it drops.
+   */
+  shouldDropChunk?(samples: number): boolean;
 }
 
 export interface StreamSessionOptions {
@@ -41,6 +44,11 @@ export interface StreamSessionOptions {
   readonly counter?: SessionCounter;
   readonly load?: PipelineLoadControl;
   readonly logger?: Logger;
+  /**
+   * `vad`: silence added before and after each utterance handed to `decode` (not counted as received audio).
+   * Whisper models transcribe speech that starts right at the first sample noticeably worse (default 0.2).
+   */
+  readonly decodePadSeconds?: number;
   /** `vad`: ask the engine for word timestamps. */
   readonly wordTimestamps?: boolean;
   /** `vad`: told about every decode call (wall time including the engine's queue, audio seconds). */
@@ -234,7 +242,7 @@ export class StreamSession {
       this.lastPartialAt = 0;
       this.agreement.reset();
       this.jobs = this.jobs.filter((j) => j.kind === 'final');
-      if (this.opts.load?.shouldDropChunk?.()) {
+      if (this.opts.load?.shouldDropChunk?.(o.end - o.start)) {
         this.dropRange(o.start, o.end, 'degrade: dropping chunks');
         continue;
       }
@@ -346,18 +354,33 @@ export class StreamSession {
 
   private async decode(job: DecodeJob): Promise<Segment[]> {
     const rate = this.sampleRate;
+    const pad = Math.round((this.opts.decodePadSeconds ?? 0.2) * rate);
+    let pcm = job.pcm;
+    if (pad > 0) {
+      pcm = new Int16Array(job.pcm.length + 2 * pad);
+      pcm.set(job.pcm, pad);
+    }
     const started = performance.now();
-    const segments = await this.opts.provider.decode!(job.pcm, {
+    const segments = await this.opts.provider.decode!(pcm, {
       sampleRate: rate,
       language: this.opts.language,
       source: this.opts.source,
       prompt: this.opts.prompt,
       signal: this.abortController.signal,
-      offsetSeconds: job.start / rate,
+      offsetSeconds: (job.start - pad) / rate,
       ...(this.opts.wordTimestamps ? { wordTimestamps: true } : {}),
     });
     this.opts.onDecode?.(performance.now() - started, job.pcm.length / rate);
-    return segments;
+    // Times that fall into the padding belong to the utterance's edges.
+    const lo = job.start / rate;
+    const hi = job.end / rate;
+    const clamp = (t: number) => round3(Math.min(hi, Math.max(lo, t)));
+    return segments.map((seg) => ({
+      ...seg,
+      start: clamp(seg.start),
+      end: clamp(seg.end),
+      ...(seg.words ? { words: seg.words.map((w) => ({ ...w, start: clamp(w.start), end: clamp(w.end) })) } : {}),
+    }));
   }
 
   /** Keeps the audio waiting for the engine within maxBacklogSeconds: the oldest goes first. */
@@ -401,7 +424,7 @@ export class StreamSession {
           continue;
         }
         // The ladder decides per block of chunkSeconds, like the chunks the provider cuts.
-        if (sinceDecision === 0) droppingBlock = !!self.opts.load?.shouldDropChunk?.();
+        if (sinceDecision === 0) droppingBlock = !!self.opts.load?.shouldDropChunk?.(block);
         sinceDecision = (sinceDecision + frame.pcm.length) % block;
         if (droppingBlock) {
           self.dropRange(frame.start, frame.start + frame.pcm.length, 'degrade: dropping chunks');

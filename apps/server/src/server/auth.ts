@@ -1,0 +1,63 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import { EchoPanelError } from '@echopanel/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { apiErrorBody } from './api-error.js';
+
+/** Routes reachable without the API key. */
+const PUBLIC_ROUTES = new Set(['/health/live']);
+
+/**
+ * Requires the API key on every route but `/health/live`: `Authorization: Bearer KEY` or `X-API-Key: KEY`, or
+ * (browsers cannot set headers on a WebSocket) `?api_key=KEY` on the WebSocket route.
+ */
+export function installApiKey(app: FastifyInstance, apiKey: string | undefined): void {
+  if (!apiKey) return;
+  const expected = digest(apiKey);
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0];
+    if (PUBLIC_ROUTES.has(path) || req.method === 'OPTIONS') return;
+    const given = presentedKey(req);
+    if (given !== undefined && timingSafeEqual(digest(given), expected)) return;
+    const message = given === undefined
+      ? 'this server requires an API key: send "Authorization: Bearer <key>" (or X-API-Key)'
+      : 'the API key is not valid';
+    return reply.code(401).header('www-authenticate', 'Bearer').send(apiErrorBody('UNAUTHORIZED', message, 401));
+  });
+}
+
+function presentedKey(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  const x = req.headers['x-api-key'];
+  if (typeof x === 'string' && x) return x;
+  if (req.url.startsWith('/v1/stream')) {
+    const q = (req.query as Record<string, unknown> | undefined)?.api_key;
+    if (typeof q === 'string' && q) return q;
+  }
+  return undefined;
+}
+
+// Equal-length digests make the comparison constant-time regardless of the key's length.
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** True for 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (h.startsWith('::ffff:')) return h.slice(7).startsWith('127.');
+  return false;
+}
+
+/** Refuses to expose the server beyond this machine without an API key. */
+export function assertSafeBind(host: string, apiKey: string | undefined): void {
+  if (!apiKey && !isLoopbackHost(host)) {
+    throw new EchoPanelError(
+      'API_KEY_REQUIRED',
+      `refusing to listen on ${host} without an API key: set server.apiKey or ECHOPANEL_API_KEY, or bind 127.0.0.1`,
+    );
+  }
+}

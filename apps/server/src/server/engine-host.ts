@@ -1,0 +1,367 @@
+import {
+  DegradeLadder,
+  DropPolicy,
+  EchoPanelError,
+  FailoverProvider,
+  ModelManager,
+  SessionCounter,
+  autoSelect,
+  bindFailoverToLadder,
+  createProviderDegradeActions,
+  errorMessage,
+  silentLogger,
+  type ASRProvider,
+  type EchoPanelRuntime,
+  type Logger,
+  type ModelState,
+  type PipelineLoadControl,
+  type ProviderHealth,
+  type ResolvedConfig,
+  type VadEngine,
+  type VoiceActivityDetector,
+} from '@echopanel/core';
+
+/** The `/health` view of the engine (seed MOD-008 shape). */
+export interface Readiness {
+  readonly status: 'ok' | 'loading' | 'error';
+  readonly provider: string;
+  readonly model: string;
+  readonly model_state: ModelState;
+  readonly load_time_ms?: number;
+  readonly warmup_time_ms?: number;
+  readonly reason?: string;
+}
+
+export interface EngineHostOptions {
+  readonly runtime: EchoPanelRuntime;
+  readonly logger?: Logger;
+}
+
+/** How the provider was chosen (shown in `/capabilities`). */
+export interface ProviderSelection {
+  readonly provider: string;
+  /** Model slice override from the recommendation (auto only). */
+  readonly model?: string;
+  readonly fallback?: string;
+  readonly configured: string;
+  readonly reason: string;
+  /** The capability detection's recommendation (auto only). */
+  readonly recommendation?: unknown;
+  readonly profile?: unknown;
+}
+
+/**
+ * The server's engine: the selected provider behind a {@link ModelManager} (initialized in the background so
+ * `/health` can answer while it loads), the VAD engine for segmentation, and the sample accounting of all
+ * streams.
+ */
+export class EngineHost {
+  readonly sessionCounter = new SessionCounter();
+  readonly manager: ModelManager;
+  readonly selection: ProviderSelection;
+  private readonly runtime: EchoPanelRuntime;
+  private readonly logger: Logger;
+  private vad?: VadEngine;
+  private vadProblem?: string;
+  private initPromise?: Promise<void>;
+  /** The degrade ladder watching the engine's RTF. */
+  readonly ladder: DegradeLadder;
+  private readonly pair?: FailoverProvider;
+  private readonly dropPolicy = new DropPolicy();
+  private vadOn = true;
+  private degradeDropped = 0;
+  private readonly streamBacklogs = new Map<object, number>();
+  private readonly statusListeners = new Set<() => void>();
+  private closed = false;
+
+  private constructor(runtime: EchoPanelRuntime, provider: ASRProvider, selection: ProviderSelection, logger: Logger, pair?: FailoverProvider) {
+    this.runtime = runtime;
+    this.logger = logger;
+    this.selection = selection;
+    this.pair = pair;
+    const asr = runtime.config.asr;
+    this.manager = new ModelManager({ provider, warmupLevel: asr.warmupLevel, initTimeoutMs: asr.initTimeoutMs, logger });
+    this.manager.on('state', (change) => {
+      this.logger.info({ from: change.from, to: change.to }, 'model state');
+      if (change.to === 'READY') this.ladder.start(1000);
+      else this.ladder.stop();
+      for (const l of this.statusListeners) l();
+    });
+    const model = runtime.config.providers[selection.provider]?.model;
+    this.ladder = new DegradeLadder({
+      settings: asr.degrade,
+      baseline: {
+        chunkSeconds: asr.chunkSeconds,
+        vadEnabled: runtime.config.vad.enabled,
+        ...(selection.model ? { model: selection.model } : typeof model === 'string' ? { model } : {}),
+      },
+      actions: createProviderDegradeActions({
+        provider: this.manager,
+        // Streams consult the policy per segment/chunk and count what they drop (see loadControl).
+        dropPolicy: this.dropPolicy,
+        setVadEnabled: (on) => {
+          this.vadOn = on;
+        },
+        ...(pair ? { failover: pair } : {}),
+      }),
+      // RTF only means something once the engine has worked.
+      rtfSource: () => {
+        const h = this.providerHealth();
+        return h && h.inferences > 0 ? h.rtf : undefined;
+      },
+      droppedSamples: () => this.degradeDropped,
+      logger,
+    });
+    if (pair) bindFailoverToLadder(this.ladder, pair);
+    this.ladder.on('level', (change) => {
+      this.logger.warn({ from: change.from, to: change.to, reason: change.reason }, 'degrade level changed');
+      for (const l of this.statusListeners) l();
+    });
+  }
+
+  /** Selects and creates the provider (not loading it yet). Throws when the selected provider cannot be created. */
+  static async create(options: EngineHostOptions): Promise<EngineHost> {
+    const { runtime } = options;
+    const logger = (options.logger ?? runtime.logger ?? silentLogger).child({ component: 'engine' });
+    const selection = await selectProvider(runtime, logger);
+    const slice = selection.model ? { ...(runtime.config.providers[selection.provider] ?? {}), model: selection.model } : undefined;
+    const primary = await runtime.providers.create(selection.provider, slice);
+    let pair: FailoverProvider | undefined;
+    if (selection.fallback) {
+      try {
+        const fallback = await runtime.providers.create(selection.fallback);
+        const av = await fallback.availability();
+        if (!av.available) throw new EchoPanelError('PROVIDER_UNAVAILABLE', av.reason ?? 'unavailable');
+        pair = new FailoverProvider({ primary, fallback, errorsBeforeFailover: runtime.config.asr.degrade.errorsBeforeFailover, logger });
+      } catch (err) {
+        logger.warn({ fallback: selection.fallback, err: errorMessage(err) }, 'fallback provider unusable; running without failover');
+      }
+    }
+    logger.info({ provider: selection.provider, fallback: pair ? selection.fallback : undefined, reason: selection.reason }, 'provider selected');
+    return new EngineHost(runtime, pair ?? primary, selection, logger, pair);
+  }
+
+  get asrConfig(): ResolvedConfig['asr'] {
+    return this.runtime.config.asr;
+  }
+
+  get providerName(): string {
+    return this.manager.name;
+  }
+
+  get modelName(): string {
+    return this.manager.modelInfo()?.name ?? this.manager.name;
+  }
+
+  /** Starts loading the model and the VAD in the background; the promise settles when both are done. */
+  start(): Promise<void> {
+    this.initPromise ??= (async () => {
+      const vad = this.loadVad();
+      try {
+        await this.manager.initialize();
+      } catch (err) {
+        this.logger.error({ err: errorMessage(err) }, 'model failed to initialize');
+      }
+      await vad;
+    })();
+    return this.initPromise;
+  }
+
+  readiness(): Readiness {
+    const h = this.manager.health();
+    const base = { provider: this.providerName, model: this.modelName, model_state: h.state };
+    if (h.state === 'READY') {
+      return { status: 'ok', ...base, load_time_ms: h.loadMs ?? 0, warmup_time_ms: h.warmupMs ?? 0 };
+    }
+    const last = h.lastError ? `: ${h.lastError.code}: ${h.lastError.message}` : '';
+    return {
+      status: h.state === 'ERROR' ? 'error' : 'loading',
+      ...base,
+      reason: `model ${h.state.toLowerCase()}${h.state === 'ERROR' ? last : ''}`,
+      ...(h.loadMs !== undefined ? { load_time_ms: h.loadMs } : {}),
+    };
+  }
+
+  /** The provider to stream through, when the model is READY. */
+  readyProvider(): ASRProvider | undefined {
+    return !this.closed && this.manager.state === 'READY' ? this.manager : undefined;
+  }
+
+  /** Like {@link readyProvider} but throws NOT_READY with the reason. */
+  requireProvider(): ASRProvider {
+    const p = this.readyProvider();
+    if (p) return p;
+    const r = this.readiness();
+    throw new EchoPanelError('NOT_READY', `the model is not ready (${r.model_state}${r.reason ? `: ${r.reason}` : ''}); retry when /health answers 200`);
+  }
+
+  /** A detector for one stream, when VAD segmentation is on and the VAD loaded. */
+  createDetector(): VoiceActivityDetector | undefined {
+    if (!this.vad || !this.runtime.config.vad.enabled || !this.vadOn) return undefined;
+    try {
+      return this.vad.createDetector({ sampleRate: 16000 });
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 'VAD detector could not be created; streaming without VAD');
+      return undefined;
+    }
+  }
+
+  /** Why VAD segmentation is off, if it is. */
+  vadStatus(): { enabled: boolean; provider: string; loaded: boolean; reason?: string } {
+    const cfg = this.runtime.config.vad;
+    return { enabled: cfg.enabled, provider: cfg.provider, loaded: !!this.vad, ...(this.vadProblem ? { reason: this.vadProblem } : {}) };
+  }
+
+  /** Back-pressure hooks for one stream. */
+  loadControl(): PipelineLoadControl {
+    const key = {};
+    let decisions = 0;
+    return {
+      reportBacklog: (seconds) => {
+        if (seconds > 0) this.streamBacklogs.set(key, seconds);
+        else this.streamBacklogs.delete(key);
+      },
+      // The seed's EMERGENCY policy: every other chunk of each stream.
+      shouldDropChunk: (samples) => {
+        if (!this.dropPolicy.enabled) return false;
+        if (decisions++ % 2 === 0) return false;
+        this.degradeDropped += samples;
+        return true;
+      },
+    };
+  }
+
+  streamBacklogSeconds(): number {
+    let s = 0;
+    for (const v of this.streamBacklogs.values()) s += v;
+    return s;
+  }
+
+  degradeLevel(): string {
+    return this.ladder.level;
+  }
+
+  rtf(): number {
+    return this.providerHealth()?.rtf ?? 0;
+  }
+
+  /** Called when the degrade level changes. */
+  onStatusChange(listener: () => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  providerHealth(): ProviderHealth | undefined {
+    try {
+      return this.manager.health();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** `/model-status`: the manager's health and the stream accounting. */
+  modelStatus(): Record<string, unknown> {
+    const health = this.manager.health();
+    return {
+      status: health.state === 'READY' ? 'ok' : health.state === 'ERROR' ? 'error' : 'loading',
+      provider: this.providerName,
+      model: this.manager.modelInfo() ?? { name: this.modelName },
+      health: { ...health, degrade: this.ladder.health() },
+      streams: this.sessionCounter.snapshot(),
+      vad: this.vadStatus(),
+    };
+  }
+
+  /** `/capabilities`: the selection, every provider with its availability, the active model. */
+  async capabilities(): Promise<Record<string, unknown>> {
+    const providers = await Promise.all(
+      this.runtime.providers.list().map(async (p) => {
+        let availability: { available: boolean; reason?: string; hint?: string } = { available: false, reason: 'not checked' };
+        try {
+          const instance = p.name === this.selection.provider ? this.manager : await this.runtime.providers.create(p.name);
+          availability = await instance.availability();
+          return { name: p.name, package: p.origin.packageName, version: p.origin.version ?? p.plugin.version, ...availability, capabilities: instance.capabilities };
+        } catch (err) {
+          availability = { available: false, reason: errorMessage(err) };
+        }
+        return { name: p.name, package: p.origin.packageName, version: p.origin.version ?? p.plugin.version, ...availability };
+      }),
+    );
+    return {
+      selection: this.selection,
+      active: { provider: this.providerName, model: this.manager.modelInfo() ?? { name: this.modelName }, state: this.manager.state },
+      segmentation: this.runtime.config.asr.segmentation,
+      vad: this.vadStatus(),
+      providers,
+      failures: this.runtime.failureReport(),
+    };
+  }
+
+  /** Unloads the model and the VAD. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.ladder.stop();
+    try {
+      await this.manager.unload();
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 'model unload failed');
+    }
+    await this.vad?.unload().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'VAD unload failed'));
+  }
+
+  private async loadVad(): Promise<void> {
+    const cfg = this.runtime.config;
+    if (!cfg.vad.enabled || cfg.asr.segmentation !== 'vad') {
+      this.vadProblem = !cfg.vad.enabled ? 'vad.enabled is false' : `asr.segmentation is ${cfg.asr.segmentation}`;
+      return;
+    }
+    if (!this.manager.capabilities.decode) {
+      this.vadProblem = `provider ${this.providerName} does not decode utterances; it segments on its own`;
+      return;
+    }
+    try {
+      const vad = await this.runtime.vads.create(cfg.vad.provider);
+      const av = await vad.availability();
+      if (!av.available) throw new EchoPanelError('PROVIDER_UNAVAILABLE', av.reason ?? 'unavailable');
+      await vad.load();
+      this.vad = vad;
+    } catch (err) {
+      this.vadProblem = `VAD ${cfg.vad.provider} unavailable (${errorMessage(err)}); using fixed chunks`;
+      this.logger.warn({ err: errorMessage(err) }, this.vadProblem);
+    }
+  }
+}
+
+/** The configured provider, or for `auto` the capability detection's recommendation. */
+async function selectProvider(runtime: EchoPanelRuntime, logger: Logger): Promise<ProviderSelection> {
+  const configured = runtime.config.asr.provider;
+  const fallback = runtime.config.asr.fallback;
+  if (configured !== 'auto') {
+    if (!runtime.providers.has(configured)) {
+      const failure = runtime.failures.find((f) => f.mapName === configured);
+      if (failure) throw failure.error;
+      throw new EchoPanelError(
+        'PROVIDER_NOT_FOUND',
+        `asr.provider is '${configured}', which no loaded plugin provides (have: ${runtime.providers.list().map((p) => p.name).join(', ')})`,
+      );
+    }
+    return { provider: configured, configured, reason: 'configured in asr.provider', ...(fallback && fallback !== configured ? { fallback } : {}) };
+  }
+  const auto = await autoSelect(runtime);
+  const rec = auto.recommendation;
+  if (!rec) {
+    logger.error({ providers: auto.providers }, 'no provider available');
+    throw new EchoPanelError(auto.error?.code ?? 'PROVIDER_UNAVAILABLE', `asr.provider is auto and nothing is usable here: ${auto.error?.message ?? 'no provider available'}`);
+  }
+  const configuredModel = runtime.config.providers[rec.provider]?.model;
+  const fb = fallback ?? rec.fallback?.provider;
+  return {
+    provider: rec.provider,
+    ...(rec.model && rec.model !== configuredModel ? { model: rec.model } : {}),
+    ...(fb && fb !== rec.provider ? { fallback: fb } : {}),
+    configured,
+    reason: `auto (${rec.tier}): ${rec.reasons.join('; ')}`,
+    recommendation: rec,
+    profile: auto.profile,
+  };
+}

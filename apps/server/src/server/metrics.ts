@@ -1,0 +1,147 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EngineHost } from './engine-host.js';
+
+const MODEL_STATES = ['UNINITIALIZED', 'LOADING', 'WARMING_UP', 'READY', 'ERROR', 'UNLOADING'] as const;
+const DEGRADE_LEVELS = ['NORMAL', 'WARNING', 'DEGRADE', 'EMERGENCY', 'FAILOVER'] as const;
+
+/**
+ * The server's Prometheus metrics, in a registry of its own (so several servers in one process do not collide).
+ * Engine-side values (RTF, backlog, state, samples) are read from the engine when scraped.
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly decodeSeconds: Histogram;
+  private readonly audioSeconds: Counter;
+  private readonly streamsTotal: Counter;
+  private readonly streamsActive: Gauge;
+  private readonly requests: Counter;
+  private readonly requestSeconds: Histogram;
+
+  constructor(engine: EngineHost) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'echopanel_' });
+    this.decodeSeconds = new Histogram({
+      name: 'echopanel_inference_latency_seconds',
+      help: 'Time per engine decode (including the wait for the engine), by utterance',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
+      registers,
+    });
+    this.audioSeconds = new Counter({ name: 'echopanel_audio_received_seconds_total', help: 'Seconds of audio received by live streams', registers });
+    this.streamsTotal = new Counter({ name: 'echopanel_streams_total', help: 'Live streams started', registers });
+    this.streamsActive = new Gauge({ name: 'echopanel_streams_active', help: 'Live streams now open', registers });
+    this.requests = new Counter({
+      name: 'echopanel_transcription_requests_total',
+      help: 'File transcription requests by response format and HTTP status',
+      labelNames: ['format', 'status'],
+      registers,
+    });
+    this.requestSeconds = new Histogram({
+      name: 'echopanel_transcription_request_seconds',
+      help: 'Wall time of file transcription requests',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers,
+    });
+    new Gauge({
+      name: 'echopanel_rtf',
+      help: 'Real-time factor of the engine over its sliding window (processing time / audio time)',
+      registers,
+      collect() {
+        this.set(engine.rtf());
+      },
+    });
+    new Gauge({
+      name: 'echopanel_engine_backlog',
+      help: 'Requests waiting for or running in the engine',
+      registers,
+      collect() {
+        this.set(engine.providerHealth()?.backlog ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'echopanel_stream_backlog_seconds',
+      help: 'Seconds of live audio waiting for the engine, over all streams',
+      registers,
+      collect() {
+        this.set(engine.streamBacklogSeconds());
+      },
+    });
+    let last = { receivedSamples: 0, transcribedSamples: 0, skippedSamples: 0, droppedSamples: 0 };
+    new Counter({
+      name: 'echopanel_samples_total',
+      help: 'Live-stream samples by outcome (received = transcribed + silence + dropped once streams end)',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const now = engine.sessionCounter.snapshot();
+        this.inc({ outcome: 'accounted' }, now.receivedSamples - last.receivedSamples);
+        this.inc({ outcome: 'transcribed' }, now.transcribedSamples - last.transcribedSamples);
+        this.inc({ outcome: 'silence' }, now.skippedSamples - last.skippedSamples);
+        this.inc({ outcome: 'dropped' }, now.droppedSamples - last.droppedSamples);
+        last = now;
+      },
+    });
+    new Gauge({
+      name: 'echopanel_degrade_level',
+      help: 'Degrade ladder level: 0 NORMAL, 1 WARNING, 2 DEGRADE, 3 EMERGENCY, 4 FAILOVER',
+      registers,
+      collect() {
+        this.set(Math.max(0, DEGRADE_LEVELS.indexOf(engine.degradeLevel() as (typeof DEGRADE_LEVELS)[number])));
+      },
+    });
+    new Gauge({
+      name: 'echopanel_model_state',
+      help: 'Model lifecycle state (1 for the current state)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const current = engine.readiness().model_state;
+        for (const s of MODEL_STATES) this.set({ state: s }, s === current ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'echopanel_model_load_seconds',
+      help: 'Model load and warmup time of the current model',
+      labelNames: ['phase'],
+      registers,
+      collect() {
+        const r = engine.readiness();
+        this.set({ phase: 'load' }, (r.load_time_ms ?? 0) / 1000);
+        this.set({ phase: 'warmup' }, (r.warmup_time_ms ?? 0) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'echopanel_memory_bytes',
+      help: 'Resident memory: this process, engine worker processes, the model estimate',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const m = engine.providerHealth()?.memory;
+        this.set({ kind: 'process_rss' }, m?.processRssBytes ?? process.memoryUsage.rss());
+        this.set({ kind: 'worker_rss' }, m?.workerRssBytes ?? 0);
+        this.set({ kind: 'model_resident' }, m?.modelResidentBytes ?? 0);
+      },
+    });
+  }
+
+  audioReceived(seconds: number): void {
+    this.audioSeconds.inc(seconds);
+  }
+
+  decodeObserved(ms: number, _audioSeconds: number): void {
+    this.decodeSeconds.observe(ms / 1000);
+  }
+
+  streamOpened(): void {
+    this.streamsTotal.inc();
+    this.streamsActive.inc();
+  }
+
+  streamClosed(): void {
+    this.streamsActive.dec();
+  }
+
+  transcriptionDone(format: string, status: number, seconds: number): void {
+    this.requests.inc({ format, status: String(status) });
+    this.requestSeconds.observe(seconds);
+  }
+}

@@ -1,0 +1,13 @@
+import type { FastifyInstance } from 'fastify';
+import type { EngineHost } from '../engine-host.js';
+
+/** `/health` (deep: 200 only when the model is READY), `/health/live` (the process serves), `/model-status`. */
+export function healthRoutes(app: FastifyInstance, engine: EngineHost): void {
+  app.get('/health', async (_req, reply) => {
+    const r = engine.readiness();
+    return reply.code(r.status === 'ok' ? 200 : 503).send({ ...r, service: 'echopanel' });
+  });
+  app.get('/health/live', async () => ({ status: 'ok' }));
+  app.get('/model-status', async () => engine.modelStatus());
+  app.get('/capabilities', async () => engine.capabilities());
+}

@@ -1,0 +1,139 @@
+import cors from '@fastify/cors';
+import multipart from '@fastify/multipart';
+import websocket from '@fastify/websocket';
+import { errorMessage, silentLogger, type EchoPanelRuntime, type Logger } from '@echopanel/core';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { apiErrorBody, toApiError } from './api-error.js';
+import { assertSafeBind, installApiKey } from './auth.js';
+import { EngineHost } from './engine-host.js';
+import { ServerMetrics } from './metrics.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { metricsRoute } from './routes/metrics-route.js';
+import { modelsRoute } from './routes/models-route.js';
+import { streamRoute } from './routes/stream-route.js';
+import { transcriptionRoute } from './routes/transcription-route.js';
+import { SessionRegistry } from './stream/session-registry.js';
+import type { StreamConnection, StreamContext } from './stream/stream-connection.js';
+
+export interface StartServerOptions {
+  readonly runtime: EchoPanelRuntime;
+  /** Overrides `server.host`. */
+  readonly host?: string;
+  /** Overrides `server.port` (0 = any free port). */
+  readonly port?: number;
+  /** Defaults to the runtime's logger. A pino logger also becomes Fastify's request logger. */
+  readonly logger?: Logger;
+}
+
+export interface RunningServer {
+  /** `http://host:port` (the actual port when 0 was asked for). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly app: FastifyInstance;
+  readonly engine: EngineHost;
+  /** Settles when the model (and VAD) finished initializing, successfully or not (see `/health`). */
+  readonly initialized: Promise<void>;
+  /**
+   * Graceful stop: refuses new work, finishes live streams (their finals and `done`) within
+   * `server.shutdownGraceMs` (or `graceMs`), closes the listener and unloads the model. Idempotent.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+/**
+ * Starts the EchoPanel HTTP/WebSocket server: selects the provider (configured, or the first available for
+ * `auto`), starts listening, and initializes the model in the background (`/health` answers 503 until READY).
+ * Refuses a non-loopback host without an API key.
+ */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { runtime } = options;
+  const cfg = runtime.config.server;
+  const logger = options.logger ?? runtime.logger ?? silentLogger;
+  const host = options.host ?? cfg.host;
+  const port = options.port ?? cfg.port;
+  assertSafeBind(host, cfg.apiKey);
+
+  const engine = await EngineHost.create({ runtime, logger });
+  const metrics = new ServerMetrics(engine);
+  const connections = new Set<StreamConnection>();
+  let accepting = true;
+
+  const app = Fastify({
+    ...(isPino(logger) ? { loggerInstance: logger as unknown as FastifyBaseLogger } : {}),
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = toApiError(err);
+    if (status >= 500) logger.error({ err: errorMessage(err), url: req.url }, 'request failed');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(apiErrorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, 404)),
+  );
+  await app.register(cors, { origin: cfg.corsOrigins.length > 0 ? [...cfg.corsOrigins] : false });
+  installApiKey(app, cfg.apiKey);
+  app.addHook('onRequest', async (req, reply) => {
+    if (accepting || req.url.startsWith('/health')) return;
+    return reply.code(503).header('connection', 'close').send(apiErrorBody('SHUTTING_DOWN', 'the server is shutting down', 503));
+  });
+  await app.register(multipart, {
+    limits: { fileSize: cfg.limits.maxUploadBytes, files: 1, fields: 32, fieldSize: 64 * 1024, parts: 64 },
+  });
+  // Frames above maxFrameBytes get a clear error from the protocol; only far larger ones hit ws's hard limit.
+  await app.register(websocket, { options: { maxPayload: Math.max(cfg.limits.maxFrameBytes * 4, 1 << 20) } });
+
+  const streamContext: StreamContext = {
+    engine,
+    sessions: new SessionRegistry(cfg.limits.maxSessions),
+    metrics,
+    logger,
+    maxFrameBytes: cfg.limits.maxFrameBytes,
+    maxSessionSeconds: cfg.limits.maxSessionSeconds,
+    resampleOtherRates: cfg.resampleOtherRates,
+    connections,
+  };
+  const startedAt = Date.now();
+  healthRoutes(app, engine);
+  metricsRoute(app, metrics);
+  modelsRoute(app, engine, startedAt);
+  transcriptionRoute(app, engine, metrics, cfg.resampleOtherRates);
+  streamRoute(app, streamContext, () => accepting);
+  engine.onStatusChange(() => {
+    for (const c of connections) c.sendStatus();
+  });
+
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  logger.info({ url, provider: engine.providerName }, 'server listening; loading the model');
+  const initialized = engine.start();
+
+  let closing: Promise<void> | undefined;
+  const close = (opts: { graceMs?: number } = {}): Promise<void> => {
+    closing ??= (async () => {
+      accepting = false;
+      const grace = opts.graceMs ?? cfg.shutdownGraceMs;
+      logger.info({ streams: connections.size, graceMs: grace }, 'shutting down: finishing live streams');
+      await Promise.all([...connections].map((c) => c.shutdown(grace)));
+      await app.close();
+      await engine.close();
+      logger.info({}, 'server stopped');
+    })();
+    return closing;
+  };
+
+  return { url, host, port: actualPort, app, engine, initialized, close };
+}
+
+function isPino(logger: Logger): boolean {
+  const l = logger as unknown as Record<string, unknown>;
+  return typeof l.fatal === 'function' && typeof l.level === 'string';
+}

@@ -1,0 +1,152 @@
+/**
+ * @jest-environment ../../packages/vad-silero/jest.environment.js
+ */
+// The core pipeline (StreamSession) end to end on the real engine: Silero VAD + faster-whisper tiny.en.
+// It lives here, not in core, because core must not depend on the provider packages.
+import { StreamSession, wordErrorRate, type ASRProvider, type StreamEvent, type StreamSessionOptions } from '@echopanel/core';
+import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import type { SileroVadEngine } from '@echopanel/vad-silero';
+import { realFasterWhisper, realSilero } from './__fixtures__/real-engine.js';
+
+let provider: ASRProvider;
+let vad: SileroVadEngine;
+
+beforeAll(async () => {
+  [provider, vad] = await Promise.all([realFasterWhisper(), realSilero()]);
+  await provider.load();
+  // The first decode after a load is several times slower; the ModelManager's warmup does this in the server.
+  await provider.decode!(synthesizeSpeech(SPEECH_SENTENCES[0]).samples, { sampleRate: 16000, language: 'en' });
+}, 180000);
+afterAll(async () => {
+  await provider?.unload();
+  await vad?.unload();
+});
+
+function run(options: Partial<StreamSessionOptions>): { session: StreamSession; events: StreamEvent[] } {
+  const events: StreamEvent[] = [];
+  const session = new StreamSession({
+    provider,
+    detector: vad.createDetector({ sampleRate: 16000 }),
+    language: 'en',
+    source: 'mic',
+    ...options,
+    onEvent: (e) => events.push(e),
+  });
+  return { session, events };
+}
+
+function pushAll(session: StreamSession, pcm: Int16Array, frame = 1600): void {
+  for (let i = 0; i < pcm.length; i += frame) session.push(pcm.subarray(i, Math.min(pcm.length, i + frame)));
+}
+
+const finalsText = (events: StreamEvent[]) =>
+  events.flatMap((e) => (e.type === 'final' ? [e.segment.text] : [])).join(' ');
+
+function expectAccounted(stats: { receivedSamples: number; transcribedSamples: number; silenceSamples: number; droppedSamples: number; pendingSamples: number }, received: number): void {
+  expect(stats.receivedSamples).toBe(received);
+  expect(stats.pendingSamples).toBe(0);
+  expect(stats.transcribedSamples + stats.silenceSamples + stats.droppedSamples).toBe(received);
+}
+
+describe('StreamSession on the real engine', () => {
+  // tiny.en on clean synthetic speech measures 0-10 % WER here; 20 % leaves room for cut placement.
+  const WER_BOUND = 0.2;
+
+  it('vad mode: cuts at the pause, finals match the spoken text, every sample accounted', async () => {
+    const a = synthesizeSpeech(SPEECH_SENTENCES[0]).samples;
+    const b = synthesizeSpeech(SPEECH_SENTENCES[2]).samples;
+    const pcm = concatPcm(silence(1), a, silence(1.5), b, silence(1));
+    const { session, events } = run({ segmentation: 'vad' });
+    expect(session.mode).toBe('vad');
+    pushAll(session, pcm);
+    const stats = await session.end();
+    expect(events[events.length - 1]).toEqual({ type: 'done', stats });
+    const finals = events.filter((e) => e.type === 'final');
+    expect(finals.length).toBeGreaterThanOrEqual(2);
+    const reference = `${SPEECH_SENTENCES[0]} ${SPEECH_SENTENCES[2]}`;
+    expect(wordErrorRate(reference, finalsText(events)).wer).toBeLessThanOrEqual(WER_BOUND);
+    // Times are stream times: the second sentence's final starts after the pause began.
+    const second = finals[finals.length - 1];
+    expect(second.type === 'final' && second.segment.start).toBeGreaterThan((16000 + a.length) / 16000 - 0.1);
+    for (const f of finals) expect(f.type === 'final' && f.segment.source).toBe('mic');
+    expectAccounted(stats, pcm.length);
+    expect(stats.silenceSamples).toBeGreaterThan(2 * 16000);
+    expect(stats.droppedSamples).toBe(0);
+  });
+
+  it('vad mode: partials of the growing utterance keep a stable prefix, then the final', async () => {
+    // Two sentences in one utterance (a long minimum silence keeps them together).
+    const reference = `${SPEECH_SENTENCES[3]} ${SPEECH_SENTENCES[2]}`;
+    const pcm = concatPcm(silence(0.5), synthesizeSpeech(reference).samples, silence(1.8));
+    const { session, events } = run({
+      segmentation: 'vad',
+      partialIntervalSeconds: 1,
+      detector: vad.createDetector({ sampleRate: 16000, minSilenceMs: 1500 }),
+    });
+    // Paced by the engine rather than the wall clock (the machine is shared): after each 2 s of audio, wait for
+    // the partial that the idle decoder re-decodes, as a client streaming in real time on a fast machine sees.
+    const step = 2 * 16000;
+    for (let i = 0; i < pcm.length; i += step) {
+      const before = events.filter((e) => e.type === 'partial').length;
+      pushAll(session, pcm.subarray(i, Math.min(pcm.length, i + step)));
+      const deadline = Date.now() + 60000;
+      while (events.filter((e) => e.type === 'partial').length === before && Date.now() < deadline && i + step < pcm.length - 2 * 16000) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const stats = await session.end();
+    const partials = events.filter((e): e is Extract<StreamEvent, { type: 'partial' }> => e.type === 'partial');
+    expect(partials.length).toBeGreaterThanOrEqual(2);
+    // Stable text only grows and is a prefix of the text shown with it.
+    for (let i = 1; i < partials.length; i++) {
+      expect(partials[i].stable.length).toBeGreaterThanOrEqual(partials[i - 1].stable.length);
+      expect(partials[i].text.startsWith(partials[i].stable)).toBe(true);
+      expect(partials[i].end).toBeGreaterThan(partials[i - 1].end);
+    }
+    // tiny.en rewrites early words as the context grows; at least the agreed part is non-empty by the end.
+    expect(partials[partials.length - 1].stable.length).toBeGreaterThan(0);
+    // Partials come before the final of their utterance, and the final is the whole text.
+    const firstFinal = events.findIndex((e) => e.type === 'final');
+    expect(events.findIndex((e) => e.type === 'partial')).toBeLessThan(firstFinal);
+    expect(wordErrorRate(reference, finalsText(events)).wer).toBeLessThanOrEqual(WER_BOUND);
+    expectAccounted(stats, pcm.length);
+  });
+
+  it('fixed mode: the provider chunks the stream itself; same text, same accounting', async () => {
+    const pcm = concatPcm(synthesizeSpeech(SPEECH_SENTENCES[3]).samples, silence(2));
+    const { session, events } = run({ segmentation: 'fixed' });
+    expect(session.mode).toBe('fixed');
+    pushAll(session, pcm, 3200);
+    const stats = await session.end();
+    expect(wordErrorRate(SPEECH_SENTENCES[3], finalsText(events)).wer).toBeLessThanOrEqual(WER_BOUND);
+    expectAccounted(stats, pcm.length);
+    expect(stats.silenceSamples).toBeGreaterThan(0);
+  });
+
+  it('a stream the engine cannot keep up with drops the oldest audio, counted, and says so', async () => {
+    const sentences = SPEECH_SENTENCES.map((s) => concatPcm(synthesizeSpeech(s).samples, silence(0.6)));
+    const pcm = concatPcm(...sentences, ...sentences);
+    const { session, events } = run({ segmentation: 'vad', maxBacklogSeconds: 3, partialIntervalSeconds: 0 });
+    pushAll(session, pcm);
+    const stats = await session.end();
+    expectAccounted(stats, pcm.length);
+    expect(stats.droppedSamples).toBeGreaterThan(0);
+    expect(stats.dropReasons.backlog).toBe(stats.droppedSamples);
+    expect(events.some((e) => e.type === 'status' && e.dropping)).toBe(true);
+    // What was kept was still transcribed.
+    expect(events.some((e) => e.type === 'final')).toBe(true);
+    expect(stats.transcribedSamples).toBeGreaterThan(0);
+  });
+
+  it('abort mid-stream: what was not decoded is dropped with the reason, and done still comes', async () => {
+    const pcm = concatPcm(...SPEECH_SENTENCES.map((s) => concatPcm(synthesizeSpeech(s).samples, silence(0.6))));
+    const { session, events } = run({ segmentation: 'vad' });
+    pushAll(session, pcm);
+    await new Promise((r) => setTimeout(r, 300));
+    const stats = await session.abort('client disconnected');
+    expectAccounted(stats, pcm.length);
+    expect(stats.dropReasons['client disconnected']).toBeGreaterThan(0);
+    expect(events[events.length - 1].type).toBe('done');
+    expect(() => session.push(new Int16Array(10))).toThrow(/after the stream was stopped/);
+  });
+});

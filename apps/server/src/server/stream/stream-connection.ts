@@ -1,0 +1,311 @@
+import {
+  PcmByteAligner,
+  StreamSession,
+  errorMessage,
+  resampleLinear,
+  type Logger,
+  type StreamEvent,
+  type StreamStats,
+} from '@echopanel/core';
+import type { WebSocket } from 'ws';
+import type { EngineHost } from '../engine-host.js';
+import type { ServerMetrics } from '../metrics.js';
+import { ProtocolError, defaultStart, parseClientMessage, type StartMessage } from './stream-messages.js';
+import type { RegisteredStream, SessionRegistry } from './session-registry.js';
+
+const TARGET_RATE = 16000;
+
+/** What every stream connection shares. */
+export interface StreamContext {
+  readonly engine: EngineHost;
+  readonly sessions: SessionRegistry;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  readonly maxFrameBytes: number;
+  readonly maxSessionSeconds: number;
+  readonly resampleOtherRates: boolean;
+  /** Live connections (for status broadcasts and shutdown). */
+  readonly connections: Set<StreamConnection>;
+}
+
+type State = 'waiting' | 'streaming' | 'stopping' | 'done';
+
+/** WebSocket close codes used by the protocol. */
+const CLOSE = { normal: 1000, goingAway: 1001, unsupported: 1003, policy: 1008, tryAgain: 1013 } as const;
+
+/**
+ * One `/v1/stream` WebSocket: the start/binary/stop protocol in, ready/partial/final/status/error/done out,
+ * over a {@link StreamSession}. Misbehaving clients get an `error` message and, where the stream cannot go on, a
+ * close with a fitting code; nothing a client sends can crash the server.
+ */
+export class StreamConnection {
+  private state: State = 'waiting';
+  private session?: StreamSession;
+  private stream?: RegisteredStream;
+  private start?: StartMessage;
+  private readonly aligner = new PcmByteAligner();
+  private timer?: NodeJS.Timeout;
+  private readonly logger: Logger;
+  private finished?: Promise<StreamStats>;
+  private resolveClosed!: () => void;
+  /** Settles when the socket has closed and the stream is accounted. */
+  readonly closed = new Promise<void>((r) => (this.resolveClosed = r));
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly ctx: StreamContext,
+  ) {
+    this.logger = ctx.logger.child({ component: 'stream' });
+    ctx.connections.add(this);
+    socket.on('message', (data, isBinary) => {
+      try {
+        this.onMessage(toBuffer(data), isBinary);
+      } catch (err) {
+        this.logger.error({ err: errorMessage(err) }, 'stream message handling failed');
+        this.sendError('INTERNAL_ERROR', errorMessage(err));
+      }
+    });
+    socket.on('close', () => void this.onClose());
+    socket.on('error', (err) => this.logger.warn({ err: err.message }, 'websocket error'));
+  }
+
+  /** Session id once started. */
+  get sessionId(): string | undefined {
+    return this.stream?.session;
+  }
+
+  get isStreaming(): boolean {
+    return this.state === 'streaming';
+  }
+
+  /** Sends a `status` message (degrade level or back-pressure changed). */
+  sendStatus(extra: Record<string, unknown> = {}): void {
+    if (this.state !== 'streaming' && this.state !== 'stopping') return;
+    this.send({ type: 'status', degrade_level: this.ctx.engine.degradeLevel(), rtf: round3(this.ctx.engine.rtf()), ...extra });
+  }
+
+  /**
+   * Server shutdown: finishes the stream as if the client had sent `stop` (finals, `done`), bounded by
+   * `graceMs`, after which what is left is dropped (counted) and the stream ends anyway.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.state === 'waiting') {
+      this.state = 'done';
+      this.close(CLOSE.goingAway, 'server shutting down');
+      return;
+    }
+    if (this.state === 'streaming') this.stop();
+    if (this.finished) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
+      const r = await Promise.race([this.finished, timedOut]);
+      clearTimeout(timer);
+      if (r === 'timeout') {
+        this.sendError('SHUTTING_DOWN', `the server is shutting down; audio not transcribed within ${graceMs} ms was dropped`);
+        await this.session?.abort('server shutting down');
+      }
+    }
+    await Promise.race([this.closed, new Promise((r) => setTimeout(r, 1000))]);
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'done') return;
+    if (!isBinary) {
+      let msg;
+      try {
+        msg = parseClientMessage(data.toString('utf8'));
+      } catch (err) {
+        if (err instanceof ProtocolError) return this.sendError(err.code, err.message);
+        throw err;
+      }
+      if (msg.kind === 'start') {
+        if (this.state !== 'waiting') return this.sendError('INVALID_STATE', '"start" must be the first message and may be sent once');
+        this.begin(msg.start);
+      } else {
+        if (this.state === 'waiting') this.begin(defaultStart());
+        if (this.state === 'streaming') this.stop();
+      }
+      return;
+    }
+    if (this.state === 'waiting') this.begin(defaultStart());
+    if (this.state !== 'streaming') {
+      if (this.state === 'stopping') this.sendError('INVALID_STATE', 'audio after "stop" is ignored');
+      return;
+    }
+    if (data.byteLength > this.ctx.maxFrameBytes) {
+      return this.sendError(
+        'FRAME_TOO_LARGE',
+        `a frame of ${data.byteLength} bytes exceeds server.limits.maxFrameBytes (${this.ctx.maxFrameBytes}); the frame was discarded, send smaller frames`,
+      );
+    }
+    let pcm = this.aligner.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    const rate = this.start!.sample_rate;
+    if (rate !== TARGET_RATE) pcm = resampleLinear(pcm, rate, TARGET_RATE);
+    if (pcm.length === 0) return;
+    this.session!.push(pcm);
+    this.ctx.metrics.audioReceived(pcm.length / TARGET_RATE);
+    if (this.session!.stats().receivedSamples > this.ctx.maxSessionSeconds * TARGET_RATE) this.tooLong();
+  }
+
+  private begin(start: StartMessage): void {
+    const { engine } = this.ctx;
+    if (start.encoding !== 'pcm_s16le') {
+      return this.refuse('UNSUPPORTED_ENCODING', `encoding "${start.encoding}" is not supported; send "pcm_s16le" (mono signed 16-bit little-endian)`, CLOSE.unsupported);
+    }
+    if (start.sample_rate !== TARGET_RATE && !this.ctx.resampleOtherRates) {
+      return this.refuse(
+        'UNSUPPORTED_SAMPLE_RATE',
+        `sample_rate ${start.sample_rate} is not accepted by this server (server.resampleOtherRates is false); send 16000 Hz`,
+        CLOSE.unsupported,
+      );
+    }
+    const provider = engine.readyProvider();
+    if (!provider) {
+      const r = engine.readiness();
+      return this.refuse('NOT_READY', `the model is not ready (${r.model_state}${r.reason ? `: ${r.reason}` : ''}); retry when /health answers 200`, CLOSE.tryAgain);
+    }
+    const joined = this.ctx.sessions.join(start.source, start.session);
+    if ('code' in joined) return this.refuse(joined.code, joined.message, CLOSE.tryAgain);
+    this.stream = joined;
+    this.start = start;
+    this.state = 'streaming';
+    const asr = engine.asrConfig;
+    this.session = new StreamSession({
+      provider,
+      detector: engine.createDetector(),
+      segmentation: asr.segmentation,
+      sampleRate: TARGET_RATE,
+      language: start.language ?? asr.language,
+      source: start.source,
+      prompt: start.prompt,
+      maxSegmentSeconds: asr.maxSegmentSeconds,
+      partialIntervalSeconds: asr.partialIntervalSeconds,
+      chunkSeconds: asr.chunkSeconds,
+      counter: engine.sessionCounter,
+      load: engine.loadControl(),
+      logger: this.logger.child({ session: joined.session, source: start.source }),
+      onEvent: (e) => this.onStreamEvent(e),
+      onDecode: (ms, seconds) => this.ctx.metrics.decodeObserved(ms, seconds),
+    });
+    this.finished = this.session.whenDone();
+    this.ctx.metrics.streamOpened();
+    this.timer = setTimeout(() => this.tooLong(), this.ctx.maxSessionSeconds * 1000);
+    this.timer.unref();
+    this.send({
+      type: 'ready',
+      session: joined.session,
+      source: start.source,
+      provider: engine.providerName,
+      model: engine.modelName,
+      sample_rate: start.sample_rate,
+      segmentation: this.session.mode,
+    });
+    this.logger.info({ session: joined.session, source: start.source, mode: this.session.mode }, 'stream started');
+  }
+
+  private onStreamEvent(e: StreamEvent): void {
+    const source = this.start?.source;
+    switch (e.type) {
+      case 'partial':
+        this.send({ type: 'partial', text: e.text, stable: e.stable, start: e.start, end: e.end, source });
+        break;
+      case 'final': {
+        const s = e.segment;
+        this.send({
+          type: 'final',
+          text: s.text,
+          start: s.start,
+          end: s.end,
+          confidence: s.confidence ?? null,
+          language: s.language ?? this.start?.language ?? this.ctx.engine.asrConfig.language,
+          source,
+          ...(s.words ? { words: s.words } : {}),
+        });
+        break;
+      }
+      case 'status':
+        this.sendStatus({ backlog_seconds: e.backlogSeconds, dropping: e.dropping });
+        break;
+      case 'error':
+        this.sendError(e.code, e.message);
+        break;
+      case 'done':
+        this.finishStream(e.stats);
+        break;
+    }
+  }
+
+  private finishStream(stats: StreamStats): void {
+    clearTimeout(this.timer);
+    this.state = 'done';
+    if (this.stream) this.ctx.sessions.leave(this.stream);
+    this.ctx.metrics.streamClosed();
+    this.send({
+      type: 'done',
+      session: this.stream?.session,
+      source: this.start?.source,
+      stats: {
+        received_samples: stats.receivedSamples,
+        transcribed_samples: stats.transcribedSamples,
+        silence_samples: stats.silenceSamples,
+        dropped_samples: stats.droppedSamples,
+        ...(stats.droppedSamples > 0 ? { drop_reasons: stats.dropReasons } : {}),
+        finals: stats.finals,
+      },
+    });
+    this.logger.info({ session: this.stream?.session, source: this.start?.source, stats }, 'stream done');
+    this.close(CLOSE.normal, 'done');
+  }
+
+  private stop(): void {
+    if (this.state !== 'streaming') return;
+    this.state = 'stopping';
+    void this.session!.end();
+  }
+
+  private tooLong(): void {
+    if (this.state !== 'streaming') return;
+    this.sendError('SESSION_TOO_LONG', `the stream reached server.limits.maxSessionSeconds (${this.ctx.maxSessionSeconds} s); it is being finished`);
+    this.stop();
+  }
+
+  private async onClose(): Promise<void> {
+    clearTimeout(this.timer);
+    if (this.session && this.state !== 'done') {
+      // The client left without "stop": nothing can be delivered, so nothing more is decoded.
+      await this.session.abort('client disconnected');
+    }
+    this.state = 'done';
+    this.ctx.connections.delete(this);
+    this.resolveClosed();
+  }
+
+  private refuse(code: string, message: string, closeCode: number): void {
+    this.sendError(code, message);
+    this.state = 'done';
+    this.close(closeCode, code);
+  }
+
+  private sendError(code: string, message: string): void {
+    this.send({ type: 'error', code, message });
+  }
+
+  private send(msg: Record<string, unknown>): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(JSON.stringify(msg));
+  }
+
+  private close(code: number, reason: string): void {
+    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) this.socket.close(code, reason);
+  }
+}
+
+function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

@@ -1,0 +1,89 @@
+import type { Segment } from '@echopanel/core';
+
+/** Response formats of OpenAI's `/v1/audio/transcriptions`. */
+export const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
+export type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
+
+export interface TranscriptResult {
+  readonly segments: readonly Segment[];
+  readonly language: string;
+  /** Seconds of audio. */
+  readonly duration: number;
+}
+
+/** The whole transcript as one string (segments joined by spaces). */
+export function transcriptText(segments: readonly Segment[]): string {
+  return segments
+    .map((s) => s.text.trim())
+    .filter(Boolean)
+    .join(' ');
+}
+
+/** OpenAI's `verbose_json` shape (fields an engine does not have are filled with neutral values). */
+export function verboseJson(result: TranscriptResult, granularities: readonly string[]): Record<string, unknown> {
+  const wantSegments = granularities.length === 0 || granularities.includes('segment');
+  const wantWords = granularities.includes('word');
+  return {
+    task: 'transcribe',
+    language: languageName(result.language),
+    duration: round3(result.duration),
+    text: transcriptText(result.segments),
+    ...(wantSegments
+      ? {
+          segments: result.segments.map((s, id) => ({
+            id,
+            seek: 0,
+            start: s.start,
+            end: s.end,
+            text: s.text,
+            tokens: [],
+            temperature: 0,
+            // Confidence is exp-free in our shape: invert the seed's mapping (confidence = 1 + avg_logprob / 2).
+            avg_logprob: s.confidence !== undefined ? round3((s.confidence - 1) * 2) : 0,
+            compression_ratio: 0,
+            no_speech_prob: 0,
+          })),
+        }
+      : {}),
+    ...(wantWords ? { words: result.segments.flatMap((s) => (s.words ?? []).map((w) => ({ word: w.word.trim(), start: w.start, end: w.end }))) } : {}),
+  };
+}
+
+/** SubRip subtitles. */
+export function toSrt(segments: readonly Segment[]): string {
+  return segments
+    .filter((s) => s.text.trim())
+    .map((s, i) => `${i + 1}\n${timestamp(s.start, ',')} --> ${timestamp(s.end, ',')}\n${s.text.trim()}\n`)
+    .join('\n');
+}
+
+/** WebVTT subtitles. */
+export function toVtt(segments: readonly Segment[]): string {
+  const cues = segments
+    .filter((s) => s.text.trim())
+    .map((s) => `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}\n${s.text.trim()}\n`);
+  return ['WEBVTT\n', ...cues].join('\n');
+}
+
+function timestamp(seconds: number, sep: ',' | '.'): string {
+  const ms = Math.max(0, Math.round(seconds * 1000));
+  const h = Math.floor(ms / 3600000);
+  const m = Math.floor((ms % 3600000) / 60000);
+  const s = Math.floor((ms % 60000) / 1000);
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${pad(h)}:${pad(m)}:${pad(s)}${sep}${pad(ms % 1000, 3)}`;
+}
+
+const LANGUAGE_NAMES: Record<string, string> = {
+  en: 'english', de: 'german', fr: 'french', es: 'spanish', it: 'italian', pt: 'portuguese', nl: 'dutch',
+  ja: 'japanese', zh: 'chinese', ko: 'korean', ru: 'russian', pl: 'polish', sv: 'swedish', tr: 'turkish',
+};
+
+/** OpenAI reports the language by name in verbose_json. */
+function languageName(code: string): string {
+  return LANGUAGE_NAMES[code] ?? code;
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
