@@ -76,7 +76,7 @@ function toError(err: unknown): EchoPanelError {
   return new EchoPanelError('INFERENCE_FAILED', errorMessage(err), { cause: err });
 }
 
-function abortReason(signal: AbortSignal): EchoPanelError {
+export function abortReason(signal: AbortSignal): EchoPanelError {
   return isEchoPanelError(signal.reason) ? signal.reason : new EchoPanelError('ABORTED', 'aborted by the caller');
 }
 
@@ -85,7 +85,11 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortReason(signal));
+  if (signal.aborted) {
+    // The work was already started: its outcome no longer matters, but a rejection must not go unhandled.
+    promise.catch(() => undefined);
+    return Promise.reject(abortReason(signal));
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
@@ -185,7 +189,7 @@ export class StreamRun {
       this.attach(await raceAbort(this.options.source.acquire(this.stop), this.stop));
       for (;;) {
         await raceAbort(this.channel.room(), this.stop);
-        const next = await raceAbort(it.next(), this.stop);
+        const next = await this.pull(it);
         if (next.done) {
           exhausted = true;
           break;
@@ -212,6 +216,24 @@ export class StreamRun {
     } finally {
       // Not awaited: a producer blocked in next() would block us; return() is queued behind it.
       if (!exhausted) it.return?.().catch(() => undefined);
+    }
+  }
+
+  /** Next frame from the producer, or the stop reason; a frame handed over after the stop is reported dropped. */
+  private async pull(it: AsyncIterator<Int16Array>): Promise<IteratorResult<Int16Array>> {
+    const next = it.next();
+    try {
+      return await raceAbort(next, this.stop);
+    } catch (err) {
+      void next.then(
+        (r) => {
+          if (r.done || !r.value || r.value.length === 0) return;
+          this.received += r.value.length;
+          this.dropRest(abortReason(this.stop).message);
+        },
+        () => undefined,
+      );
+      throw err;
     }
   }
 

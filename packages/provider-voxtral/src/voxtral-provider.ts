@@ -20,7 +20,7 @@ import {
 } from '@echopanel/core';
 import { checkAvailability } from './availability.js';
 import type { VoxtralConfig } from './config.js';
-import { SAMPLE_RATE, StreamRun, type StreamSettings } from './stream-run.js';
+import { SAMPLE_RATE, StreamRun, abortReason, type StreamSettings } from './stream-run.js';
 import { VoxtralProcess } from './voxtral-process.js';
 
 /** Languages Voxtral Mini 4B Realtime was trained on (voxtral.c README). */
@@ -336,11 +336,11 @@ export class VoxtralProvider implements ASRProvider {
 
   private async awaitReady(proc: VoxtralProcess, signal: AbortSignal): Promise<void> {
     const started = performance.now();
-    if (signal.aborted) throw signal.reason;
+    if (signal.aborted) throw abortReason(signal);
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         proc.kill('SIGKILL');
-        reject(signal.reason);
+        reject(abortReason(signal));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       proc.ready.then(
