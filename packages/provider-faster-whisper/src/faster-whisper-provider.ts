@@ -50,6 +50,7 @@ export class FasterWhisperProvider implements ASRProvider {
   private engineLastMs?: number;
   private worker?: WorkerProcess;
   private starting?: Promise<WorkerProcess>;
+  private startAbort?: AbortController;
   private resolved?: ResolvedModel;
   private state: ModelState = 'UNINITIALIZED';
   private loadedAt?: string;
@@ -132,7 +133,10 @@ export class FasterWhisperProvider implements ASRProvider {
 
   /** Stops the worker (clean shutdown, then kill after `shutdownGraceMs`), which frees the model's memory. */
   async unload(): Promise<void> {
-    if (this.starting) await this.starting.catch(() => undefined);
+    if (this.starting) {
+      this.startAbort?.abort(new EchoPanelError('ABORTED', 'faster-whisper was unloaded while its worker was starting'));
+      await this.starting.catch(() => undefined);
+    }
     const w = this.worker;
     this.worker = undefined;
     if (w) {
@@ -321,8 +325,11 @@ export class FasterWhisperProvider implements ASRProvider {
   private async startWorker(): Promise<WorkerProcess> {
     this.state = 'LOADING';
     const started = performance.now();
+    const abort = new AbortController();
+    this.startAbort = abort;
     try {
-      this.resolved ??= await this.ctx.models.resolve(this.modelRef, 'ct2');
+      this.resolved ??= await this.ctx.models.resolve(this.modelRef, 'ct2', { signal: abort.signal });
+      abort.signal.throwIfAborted();
       const w = await WorkerProcess.start({
         pythonPath: this.pythonPath,
         scriptPath: WORKER_SCRIPT_PATH,
@@ -334,6 +341,7 @@ export class FasterWhisperProvider implements ASRProvider {
         env: this.ctx.env,
         startTimeoutMs: this.config.startTimeoutMs,
         logger: this.logger,
+        signal: abort.signal,
       });
       const ready = w.ready;
       for (const notice of ready.notices) this.logger.warn({ model: this.modelRef }, notice);
@@ -354,10 +362,16 @@ export class FasterWhisperProvider implements ASRProvider {
       );
       return w;
     } catch (err) {
+      if (abort.signal.aborted) {
+        this.state = 'UNINITIALIZED';
+        throw abort.signal.reason;
+      }
       this.state = 'ERROR';
       const e = isEchoPanelError(err) ? err : new EchoPanelError('WORKER_START_FAILED', errorMessage(err), { cause: err });
       this.runner.metrics.recordError(e.code, e.message);
       throw e;
+    } finally {
+      if (this.startAbort === abort) this.startAbort = undefined;
     }
   }
 

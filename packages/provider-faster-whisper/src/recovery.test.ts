@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,14 @@ async function run(provider: FasterWhisperProvider, pcm: Int16Array, onEvent?: (
   }
   const count = (type: string) => events.filter((e) => e.type === type).reduce((n, e) => n + ((e as { samples?: number }).samples ?? 1), 0);
   return { segments, events, text: segments.map((s) => s.text).join(' '), transcribed: count('transcribed'), skipped: count('skipped'), dropped: count('dropped') };
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs = 10000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 function alive(pid: number): boolean {
@@ -148,6 +156,34 @@ describe('hanging worker (test-only sitecustomize hook on PYTHONPATH)', () => {
     } finally {
       await provider.unload();
     }
+  });
+
+  it('a model load that hangs: startTimeoutMs fires INIT_TIMEOUT and the worker is killed', async () => {
+    const provider = makeProvider(
+      { startTimeoutMs: 3000 },
+      { env: { ...process.env, PYTHONPATH: HANG_HOOK_DIR, ECHOPANEL_TEST_HANG_FLAG: flag } },
+    );
+    writeFileSync(flag, 'load');
+    await expect(provider.load()).rejects.toMatchObject({ code: 'INIT_TIMEOUT', message: expect.stringContaining('3000 ms') });
+    const pid = Number(readFileSync(`${flag}.pid`, 'utf8'));
+    await waitUntil(() => !alive(pid));
+    expect(provider.health()).toMatchObject({ state: 'ERROR', modelResident: false, lastError: { code: 'INIT_TIMEOUT' } });
+  });
+
+  it('unload() during a load cancels it: the load rejects ABORTED and the starting worker is killed', async () => {
+    const provider = make(3);
+    writeFileSync(flag, 'load');
+    const loading = provider.load();
+    await waitUntil(() => existsSync(`${flag}.pid`));
+    const pid = Number(readFileSync(`${flag}.pid`, 'utf8'));
+    await provider.unload();
+    await expect(loading).rejects.toMatchObject({ code: 'ABORTED' });
+    await waitUntil(() => !alive(pid));
+    expect(provider.health()).toMatchObject({ state: 'UNINITIALIZED', modelResident: false });
+    rmSync(flag);
+    await provider.load();
+    expect(provider.health().state).toBe('READY');
+    await provider.unload();
   });
 
   it('stops restarting after maxRestarts failures in a row until load() is called', async () => {

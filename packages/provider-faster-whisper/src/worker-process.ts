@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { EchoPanelError, type Logger } from '@echopanel/core';
+import { EchoPanelError, isEchoPanelError, type Logger } from '@echopanel/core';
 import { encodeFrame, LineSplitter, parseMessage, type ReadyMessage, type ResultMessage, type TranscribeParams, type WorkerMessage } from './protocol.js';
 import { processRssBytes } from './proc-rss.js';
 
@@ -16,6 +16,8 @@ export interface WorkerStartOptions {
   /** Limit for spawn + model load + ready handshake. */
   readonly startTimeoutMs: number;
   readonly logger: Logger;
+  /** Aborting kills the starting worker and rejects with the signal's reason (e.g. unload during load). */
+  readonly signal?: AbortSignal;
 }
 
 interface Pending {
@@ -86,12 +88,19 @@ export class WorkerProcess {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
         this.kill();
         reject(err);
       };
       const timer = setTimeout(() => {
         fail(new EchoPanelError('INIT_TIMEOUT', `faster-whisper worker did not become ready within ${opts.startTimeoutMs} ms${this.tail()}`));
       }, opts.startTimeoutMs);
+      const onAbort = () => {
+        const reason: unknown = opts.signal?.reason;
+        fail(isEchoPanelError(reason) ? reason : new EchoPanelError('ABORTED', 'the worker start was cancelled'));
+      };
+      if (opts.signal?.aborted) onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
 
       child.once('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'EACCES') {
@@ -114,6 +123,7 @@ export class WorkerProcess {
             if (!settled) {
               settled = true;
               clearTimeout(timer);
+              opts.signal?.removeEventListener('abort', onAbort);
               resolve(this);
             }
           } else if (msg.type === 'fatal') {
