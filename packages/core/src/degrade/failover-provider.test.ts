@@ -7,6 +7,7 @@ import { createProviderDegradeActions } from './degrade-actions.js';
 import { FailoverProvider } from './failover-provider.js';
 import { bindFailoverToLadder } from './bind-failover.js';
 import { FakeClock } from './fake-clock.fixture.js';
+import { ModelManager } from '../lifecycle/model-manager.js';
 
 const RATE = 16000;
 
@@ -195,6 +196,28 @@ describe('FailoverProvider', () => {
     expect(r.segments.map((s) => [s.start, s.end])).toEqual(Array.from({ length: 6 }, (_, i) => [i, i + 1]));
     expect(fallback.decodedSamples + primary.decodedSamples).toBeGreaterThanOrEqual(pcm.length);
     expect(fp.health().failover).toMatchObject({ active: 'primary', failovers: 1, recoveries: 1 });
+  });
+
+  it('composes with ModelManager on both sides: a fatal crash puts the primary manager in ERROR, the probe retries it', async () => {
+    const p = new CountingProvider({ name: 'primary' });
+    const f = new CountingProvider({ name: 'fallback' });
+    const primary = new ModelManager({ provider: p });
+    const fallback = new ModelManager({ provider: f });
+    const fp = new FailoverProvider({ primary, fallback });
+    await fp.load();
+    expect(primary.state).toBe('READY');
+    expect(fallback.state).toBe('UNINITIALIZED');
+    p.failAllDecodes = new EchoPanelError('WORKER_CRASHED', 'worker exited with code 139');
+    const segs = await fp.decode(speechlike(1), { sampleRate: RATE });
+    expect(segs[0].text).toBe('fallback heard 16000 samples');
+    expect(primary.state).toBe('ERROR');
+    expect(fallback.state).toBe('READY');
+    expect(await fp.recoverPrimary()).toBe(false); // still crashing: the retry's warmup fails
+    expect(primary.state).toBe('ERROR');
+    p.failAllDecodes = undefined;
+    expect(await fp.recoverPrimary()).toBe(true);
+    expect(primary.state).toBe('READY');
+    expect(fp.health()).toMatchObject({ provider: 'primary', state: 'READY', failover: { active: 'primary', failovers: 1, recoveries: 1 } });
   });
 
   it('keeps the ladder in step: a failover by the pair puts it at FAILOVER, a passing probe brings both back', async () => {

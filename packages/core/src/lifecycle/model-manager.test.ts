@@ -215,6 +215,15 @@ describe('ModelManager', () => {
     expect(p.loads).toBe(2);
   });
 
+  it('load() (the contract) retries from ERROR, so a failover probe can bring a managed primary back', async () => {
+    const p = new CountingProvider();
+    p.loadFailures = [new EchoPanelError('WORKER_START_FAILED', 'python not found')];
+    const m = new ModelManager({ provider: p });
+    await expectCode(m.load(), 'WORKER_START_FAILED');
+    await m.load();
+    expect(m.state).toBe('READY');
+  });
+
   it('reset() goes ERROR → UNLOADING → UNINITIALIZED and releases the provider', async () => {
     const p = new CountingProvider();
     p.loadFailures = [new Error('boom')];

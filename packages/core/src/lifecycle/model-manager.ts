@@ -134,9 +134,12 @@ export class ModelManager implements ASRProvider {
     return this.current.availability();
   }
 
-  /** Same as {@link initialize} with the default timeout (the provider contract's `load`). */
+  /**
+   * The provider contract's `load`: {@link initialize} with the default timeout, and from ERROR a
+   * {@link retry} (as the contract says a later `load()` brings the model back; a failover probe relies on it).
+   */
   load(): Promise<void> {
-    return this.initialize();
+    return this.stateValue === 'ERROR' && !this.initializing ? this.retry() : this.initialize();
   }
 
   /**
