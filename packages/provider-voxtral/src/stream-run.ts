@@ -1,14 +1,15 @@
 import {
   EchoPanelError,
+  ReplayBuffer,
   errorMessage,
   isEchoPanelError,
   silentLogger,
   type InferenceMetrics,
   type Logger,
+  type ReplayReader,
   type Segment,
   type TranscriptionEvent,
 } from '@echopanel/core';
-import { ReplayBuffer } from './replay-buffer.js';
 import { SegmentChannel } from './segment-channel.js';
 import { TranscriptSegmenter, type TextSegment } from './segmenter.js';
 import type { VoxtralExit, VoxtralProcess } from './voxtral-process.js';
@@ -123,11 +124,12 @@ export class StreamRun {
   private ack = 0;
   private restarts = 0;
   private firstWriteAt: number | undefined;
-  /** True while the replay buffer is re-sent: pauses are not judged then (audio goes in faster than real time). */
-  private replaying = false;
   private paceStart = 0;
   private pacedSamples = 0;
-  private readonly replay = new ReplayBuffer();
+  private replayPeak = 0;
+  /** Core's replay buffer: the audio from the last acknowledged sample on; a restarted process reads it again. */
+  private buffer: ReplayBuffer | undefined;
+  private reader: ReplayReader | undefined;
   private readonly segmenter: TranscriptSegmenter;
   private readonly channel = new SegmentChannel();
   private readonly consumerStop = new AbortController();
@@ -147,8 +149,8 @@ export class StreamRun {
 
   state(): StreamRunState {
     return {
-      replayBufferedSamples: this.replay.size,
-      replayPeakSamples: this.replay.peakSize,
+      replayBufferedSamples: this.buffer?.heldSamples ?? 0,
+      replayPeakSamples: this.replayPeak,
       receivedSamples: this.received,
       restarts: this.restarts,
       pid: this.proc?.pid,
@@ -183,25 +185,25 @@ export class StreamRun {
   }
 
   private async pump(audio: AsyncIterable<Int16Array>): Promise<void> {
-    const it = audio[Symbol.asyncIterator]();
-    let exhausted = false;
+    const buffer = new ReplayBuffer(audio);
+    this.buffer = buffer;
+    this.reader = buffer.reader(0);
+    let finished = false;
     try {
       this.attach(await raceAbort(this.options.source.acquire(this.stop), this.stop));
-      for (;;) {
-        await raceAbort(this.channel.room(), this.stop);
-        const next = await this.pull(it);
-        if (next.done) {
-          exhausted = true;
-          break;
-        }
-        if (!next.value || next.value.length === 0) continue;
-        const pcm = this.replay.append(next.value);
-        this.received += pcm.length;
-        await this.writeOrRecover(pcm);
-        this.boundReplay();
-      }
-      await this.finishOrRecover();
+      // Stream until the source ends, then close stdin; a crash in either phase restarts the process, points the
+      // reader back at the last acknowledged sample, and goes round again (re-sending before new audio).
+      do {
+        await this.streamFrames();
+      } while (!(await this.finishOnce()));
+      finished = true;
     } catch (raw) {
+      if (buffer.sourceError !== undefined && raw === buffer.sourceError) {
+        // The caller's audio iterator threw: not an engine failure.
+        this.reportTranscribed(this.ack, true);
+        this.dropRest(`audio source failed: ${errorMessage(raw)}`);
+        throw raw;
+      }
       const err = this.stop.aborted ? abortReason(this.stop) : toError(raw);
       this.reportTranscribed(this.ack, true);
       this.dropRest(this.stop.aborted ? err.message : `${err.code}: ${err.message}`);
@@ -214,21 +216,47 @@ export class StreamRun {
       this.options.emit({ type: 'error', code: err.code, message: err.message, recovered: false });
       throw err;
     } finally {
-      // Not awaited: a producer blocked in next() would block us; return() is queued behind it.
-      if (!exhausted) it.return?.().catch(() => undefined);
+      // The reader is not detached: a frame still on its way (the producer was mid-next() at an abort) must arrive
+      // so pull() can report it dropped.
+      // Closes the caller's iterator when we stop early (not awaited: a producer blocked in next() would block us).
+      if (!finished) buffer.close();
+    }
+  }
+
+  /** Writes frames from the reader (replayed ones first after a restart) until the source ends. */
+  private async streamFrames(): Promise<void> {
+    for (;;) {
+      await raceAbort(this.channel.room(), this.stop);
+      const reader = this.reader!;
+      const from = reader.position;
+      const next = await this.pull(reader);
+      if (next.done) return;
+      const pcm = next.value;
+      const fresh = from + pcm.length > this.received;
+      if (fresh) this.received = from + pcm.length;
+      this.replayPeak = Math.max(this.replayPeak, this.received - this.ack);
+      try {
+        await this.writeToChild(pcm, !fresh);
+      } catch (err) {
+        if (this.stop.aborted) throw abortReason(this.stop);
+        await this.recover(await this.explain(toError(err)));
+        continue;
+      }
+      this.boundReplay();
     }
   }
 
   /** Next frame from the producer, or the stop reason; a frame handed over after the stop is reported dropped. */
-  private async pull(it: AsyncIterator<Int16Array>): Promise<IteratorResult<Int16Array>> {
+  private async pull(it: ReplayReader): Promise<IteratorResult<Int16Array>> {
+    const from = it.position;
     const next = it.next();
     try {
       return await raceAbort(next, this.stop);
     } catch (err) {
       void next.then(
         (r) => {
-          if (r.done || !r.value || r.value.length === 0) return;
-          this.received += r.value.length;
+          if (r.done || !r.value || from + r.value.length <= this.received) return;
+          this.received = from + r.value.length;
           this.dropRest(abortReason(this.stop).message);
         },
         () => undefined,
@@ -264,7 +292,7 @@ export class StreamRun {
     const target = Math.min(Math.max(0, to), this.position());
     if (target <= this.ack) return;
     this.ack = target;
-    this.replay.ack(target);
+    this.buffer?.release(target);
     this.reportTranscribed(target, false);
   }
 
@@ -290,17 +318,9 @@ export class StreamRun {
   }
 
   private onProgress(): void {
-    if (!this.replaying) this.publish(this.segmenter.tick(this.position()));
+    // While re-sending after a restart audio goes in faster than real time: pauses are not judged then.
+    if (this.position() >= this.received) this.publish(this.segmenter.tick(this.position()));
     if (!this.segmenter.hasPending) this.advanceAck(this.position() - this.settings.replayMarginSamples);
-  }
-
-  private async writeOrRecover(pcm: Int16Array): Promise<void> {
-    try {
-      await this.writeToChild(pcm);
-    } catch (err) {
-      if (this.stop.aborted) throw abortReason(this.stop);
-      await this.recover(await this.explain(toError(err)));
-    }
   }
 
   /** A failed write (EPIPE) says little; once the process has exited, say how (signal, code, stderr). */
@@ -311,7 +331,7 @@ export class StreamRun {
     return proc.hasExited ? proc.crashError('exited') : err;
   }
 
-  private async writeToChild(pcm: Int16Array): Promise<void> {
+  private async writeToChild(pcm: Int16Array, replayed: boolean): Promise<void> {
     const proc = this.proc!;
     for (let off = 0; off < pcm.length; off += WRITE_SAMPLES) {
       let piece = pcm.subarray(off, Math.min(pcm.length, off + WRITE_SAMPLES));
@@ -321,7 +341,7 @@ export class StreamRun {
         piece[0] = RIFF_FIRST_SAMPLE + 1;
       }
       this.firstWriteAt ??= performance.now();
-      if (!this.replaying) await this.pace(piece.length);
+      if (!replayed) await this.pace(piece.length);
       await this.guard(proc, proc.write(new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength)), false);
       this.childWritten += piece.length;
       this.onProgress();
@@ -395,7 +415,7 @@ export class StreamRun {
       this.options.source.onRestart(err);
       this.options.emit({ type: 'error', code: err.code, message: err.message, recovered: true });
       this.options.emit({ type: 'restart', reason: `${err.code}: ${err.message}` });
-      this.logger.warn({ code: err.code, err: err.message, replaySamples: this.replay.size }, 'voxtral.c failed; restarting and re-sending unacknowledged audio');
+      this.logger.warn({ code: err.code, err: err.message, replaySamples: this.received - this.ack }, 'voxtral.c failed; restarting and re-sending unacknowledged audio');
       const old = this.proc;
       this.generation++;
       old?.setTextListener(undefined);
@@ -406,14 +426,11 @@ export class StreamRun {
       this.segmenter.restart();
       try {
         this.attach(await raceAbort(this.options.source.respawn(this.stop), this.stop));
-        this.childBase = this.replay.start;
+        // The new process gets the audio again from the last acknowledged sample (the caller's next frames follow).
+        this.reader?.detach();
+        this.reader = this.buffer!.reader(this.ack);
+        this.childBase = this.ack;
         this.childWritten = 0;
-        this.replaying = true;
-        try {
-          for (const slice of [...this.replay.slices()]) await this.writeToChild(slice);
-        } finally {
-          this.replaying = false;
-        }
         return;
       } catch (e) {
         if (this.stop.aborted) throw abortReason(this.stop);
@@ -422,39 +439,43 @@ export class StreamRun {
     }
   }
 
-  private async finishOrRecover(): Promise<void> {
-    for (;;) {
-      const proc = this.proc!;
-      if (this.received < 2) {
-        // voxtral.c needs 4 bytes to tell raw audio from WAV; with less it exits 1 ("Not enough data on stdin").
-        proc.end();
-        await proc.stop(this.settings.stopGraceMs);
-        if (this.received > 0) {
-          this.options.emit({ type: 'skipped', samples: this.received, reason: 'too-short', start: 0, end: this.received / SAMPLE_RATE });
-          this.reported = this.received;
-        }
-        return;
-      }
+  /**
+   * End of input: close stdin and wait for voxtral.c to finish. Returns false when it had to be restarted (the
+   * caller re-sends the unacknowledged audio and comes back).
+   */
+  private async finishOnce(): Promise<boolean> {
+    const proc = this.proc!;
+    if (this.received < 2) {
+      // voxtral.c needs 4 bytes to tell raw audio from WAV; with less it exits 1 ("Not enough data on stdin").
       proc.end();
-      let exit: VoxtralExit;
-      try {
-        exit = await this.guard(proc, proc.exited, true);
-      } catch (err) {
-        if (this.stop.aborted) throw abortReason(this.stop);
-        await this.recover(toError(err));
-        continue;
+      await proc.stop(this.settings.stopGraceMs);
+      if (this.received > 0) {
+        this.options.emit({ type: 'skipped', samples: this.received, reason: 'too-short', start: 0, end: this.received / SAMPLE_RATE });
+        this.reported = this.received;
       }
-      if (exit.exitCode === 0 && !exit.signal) break;
+      return true;
+    }
+    proc.end();
+    let exit: VoxtralExit;
+    try {
+      exit = await this.guard(proc, proc.exited, true);
+    } catch (err) {
+      if (this.stop.aborted) throw abortReason(this.stop);
+      await this.recover(toError(err));
+      return false;
+    }
+    if (exit.exitCode !== 0 || exit.signal) {
       await this.recover(proc.crashError('exited'));
+      return false;
     }
     this.publish(this.segmenter.flush());
     this.ack = this.received;
-    this.replay.ack(this.received);
+    this.buffer?.release(this.received);
     this.reportTranscribed(this.received, true);
-    const proc = this.proc!;
     const t = proc.timings;
     const engineMs =
       t.encoderMs !== undefined ? t.encoderMs + (t.decoderMs ?? 0) : (t.wallMs ?? performance.now() - (this.firstWriteAt ?? performance.now()));
     this.options.metrics.recordSuccess(engineMs, this.childWritten / SAMPLE_RATE);
+    return true;
   }
 }

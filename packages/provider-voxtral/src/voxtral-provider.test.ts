@@ -317,8 +317,10 @@ describe('VoxtralProvider against the voxtral.c stand-in', () => {
     const p = makeProvider({ keepWarm: false }, { VOXTRAL_STANDIN_BLOCK_DELAY_MS: '20' });
     const events: TranscriptionEvent[] = [];
     let pulled = 0;
+    await p.load();
     const run = collect(p.transcribe(countingFrames(toneWords(SENTENCES), 1600, (n) => (pulled = n)), { sampleRate: 16000, onEvent: (e) => events.push(e) }), events);
-    await new Promise((r) => setTimeout(r, 300));
+    run.catch(() => undefined);
+    while (pulled < 16000) await new Promise((r) => setTimeout(r, 10));
     const pid = p.health().workerPid!;
     await p.unload();
     await expect(run).rejects.toMatchObject({ code: 'ABORTED', message: 'provider unloaded' });
@@ -361,6 +363,21 @@ describe('VoxtralProvider against the voxtral.c stand-in', () => {
     expect(r.text.split(/\s+/).length).toBeGreaterThanOrEqual(3);
     expectNonOverlapping(r.finals, speech.samples.length / 16000);
     expect(sumSamples(r.events, 'transcribed')).toBe(speech.samples.length);
+  });
+
+  it('passes on an error of the audio source, reporting what it had sent', async () => {
+    const p = makeProvider();
+    const pcm = toneWords(['alpha', 'bravo', 'charlie']);
+    const events: TranscriptionEvent[] = [];
+    async function* failing() {
+      yield pcm.subarray(0, 16000);
+      yield pcm.subarray(16000, 24000);
+      throw new Error('microphone unplugged');
+    }
+    await expect(collect(p.transcribe(failing(), { sampleRate: 16000, onEvent: (e) => events.push(e) }), events)).rejects.toThrow('microphone unplugged');
+    expect(sumSamples(events, 'transcribed') + sumSamples(events, 'dropped')).toBe(24000);
+    expect(events.find((e) => e.type === 'dropped')).toMatchObject({ reason: 'audio source failed: microphone unplugged' });
+    expect(p.health().consecutiveErrors).toBe(0);
   });
 
   it('refuses audio that is not 16 kHz', async () => {
