@@ -6,6 +6,7 @@ import { ModelManager, type ModelStateChange } from './model-manager.js';
 import { MODEL_STATES, MODEL_TRANSITIONS, assertTransition, isLegalTransition } from './model-state-machine.js';
 import { synthesizeWarmupAudio } from './warmup-audio.js';
 import { rms } from '../audio/pcm.js';
+import { DegradeLadder } from '../degrade/degrade-ladder.js';
 
 function track(m: ModelManager): string[] {
   const seen: string[] = [];
@@ -365,6 +366,27 @@ describe('ModelManager', () => {
     p.unloadFailure = new EchoPanelError('WORKER_CRASHED', 'worker did not exit');
     await expectCode(m.unload(), 'WORKER_CRASHED');
     expect(seen).toEqual(['READY>UNLOADING', 'UNLOADING>ERROR']);
+  });
+
+  it('health() carries the attached ladder level and history', async () => {
+    const p = new CountingProvider();
+    const m = new ModelManager({ provider: p });
+    await m.initialize();
+    const ladder = new DegradeLadder({ baseline: { chunkSeconds: 1 }, actions: { setChunkSeconds: (s) => s } });
+    m.attachDegrade(ladder);
+    await ladder.observe(0.9);
+    expect(m.health().degrade).toMatchObject({ level: 'WARNING', activeActions: ['bigger-chunks'], history: [{ from: 'NORMAL', to: 'WARNING' }] });
+  });
+
+  it('refuses a switch while loading', async () => {
+    const p = new CountingProvider();
+    p.gateLoads = true;
+    const m = new ModelManager({ provider: p });
+    const init = m.initialize();
+    await tick();
+    await expectCode(m.switchModel(new CountingProvider({ name: 'other' })), 'INVALID_STATE');
+    p.releaseLoad();
+    await init;
   });
 
   it('keeps the last 10 errors with times', async () => {

@@ -1,5 +1,5 @@
 import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
-import type { ErrorRecord, ModelState, ProviderHealth } from '../health/provider-health.js';
+import type { DegradeHealth, ErrorRecord, ModelState, ProviderHealth } from '../health/provider-health.js';
 import { idleProviderHealth } from '../health/idle-health.js';
 import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
@@ -95,6 +95,7 @@ export class ModelManager implements ASRProvider {
   private residentEstimate?: number;
   private warmupReport?: WarmupReport;
   private lastFailure?: EchoPanelError;
+  private degradeSource?: { health(): DegradeHealth };
 
   constructor(private readonly options: ModelManagerOptions) {
     this.current = options.provider;
@@ -240,6 +241,11 @@ export class ModelManager implements ASRProvider {
     return this.switching;
   }
 
+  /** Includes a degrade ladder's level and history in {@link health} (e.g. `manager.attachDegrade(ladder)`). */
+  attachDegrade(source: { health(): DegradeHealth } | undefined): void {
+    this.degradeSource = source;
+  }
+
   /** Marks the model broken (e.g. the host saw it crash): READY → ERROR. */
   fail(err: unknown): void {
     const e = toEchoPanelError(err, 'INFERENCE_FAILED');
@@ -321,6 +327,7 @@ export class ModelManager implements ASRProvider {
         ...(resident !== undefined ? { modelResidentBytes: resident } : {}),
       },
       errorHistory: this.errors.list(),
+      ...(this.degradeSource ? { degrade: this.degradeSource.health() } : {}),
       ...(this.warmupReport ? { extra: { ...base.extra, warmup: this.warmupReport } } : {}),
     };
   }
