@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// `npm run eval`: word error rate of each provider on a directory of WAV + reference .txt pairs, offline (one
+// provider.decode of the whole file) vs through the streaming server over a WebSocket with `fixed` and `vad`
+// segmentation. Normalization: core's normalizeTranscript (case, punctuation, numbers spelled out).
+// Prints Markdown (per file and totals with substitutions / deletions / insertions) and writes
+// bench/results/eval.json. Without a directory, the generated set (bench/eval-set.json) is used, generated into
+// a cache directory when missing.
+//
+//   node bench/eval.mjs [DIR] [--providers faster-whisper,whisper-cpp] [--modes offline,fixed,vad]
+//                       [--pace fast|realtime|N] [--beam 5] [--out bench/results]
+import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createRuntime, decodeWav, resampleLinear, wordErrorRate } from '@echopanel/core';
+import { generateEvalSet } from '../scripts/generate-eval-set.mjs';
+import { benchConfig, benchDir, repoRoot, startBenchServer, writeConfig } from './lib/server-process.mjs';
+import { fmt, markdownTable, roundDeep } from './lib/stats.mjs';
+import { streamPcm } from './lib/ws-stream.mjs';
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    providers: { type: 'string', default: 'faster-whisper,whisper-cpp' },
+    modes: { type: 'string', default: 'offline,fixed,vad' },
+    pace: { type: 'string', default: 'fast' },
+    beam: { type: 'string', default: '5' },
+    out: { type: 'string', default: path.join(benchDir, 'results') },
+  },
+});
+const log = (m) => process.stderr.write(`[eval ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+const providers = args.providers.split(',').map((s) => s.trim());
+const modes = args.modes.split(',').map((s) => s.trim());
+for (const m of modes) if (!['offline', 'fixed', 'vad'].includes(m)) throw new Error(`--modes: unknown mode '${m}' (offline, fixed, vad)`);
+const beam = Number(args.beam);
+const pace = args.pace === 'fast' || args.pace === 'realtime' ? args.pace : Number(args.pace);
+
+const dir = positionals[0] ? path.resolve(positionals[0]) : generateEvalSet({ log });
+if (!existsSync(dir)) throw new Error(`${dir} does not exist (expected WAV files with a reference .txt of the same name)`);
+const files = readdirSync(dir)
+  .filter((f) => f.toLowerCase().endsWith('.wav'))
+  .sort()
+  .map((f) => {
+    const base = f.replace(/\.wav$/i, '');
+    const txt = path.join(dir, `${base}.txt`);
+    if (!existsSync(txt)) throw new Error(`${path.join(dir, f)} has no reference ${base}.txt`);
+    const wav = decodeWav(readFileSync(path.join(dir, f)));
+    const pcm = wav.sampleRate === 16000 ? wav.samples : resampleLinear(wav.samples, wav.sampleRate, 16000);
+    return { id: base, pcm, seconds: pcm.length / 16000, reference: readFileSync(txt, 'utf8').trim() };
+  });
+if (files.length === 0) throw new Error(`${dir} holds no .wav files`);
+log(`${files.length} files from ${dir}`);
+
+async function offline(name) {
+  const runtime = await createRuntime({ configFile: writeConfig(benchConfig({ provider: name, beam })), cwd: repoRoot });
+  try {
+    const provider = await runtime.providers.create(name);
+    await provider.load();
+    if (typeof provider.decode !== 'function') throw new Error(`${name} has no decode()`);
+    const out = {};
+    for (const f of files) {
+      const t0 = performance.now();
+      const segs = await provider.decode(f.pcm, { sampleRate: 16000, language: 'en' });
+      out[f.id] = { text: segs.map((s) => s.text).join(' '), ms: performance.now() - t0 };
+    }
+    return out;
+  } finally {
+    await runtime.dispose();
+  }
+}
+
+async function streamed(name, segmentation) {
+  const server = await startBenchServer(benchConfig({ provider: name, segmentation, beam }));
+  try {
+    const out = {};
+    for (const f of files) {
+      const run = await streamPcm({ wsUrl: server.wsUrl, pcm: f.pcm, frameMs: 100, pace });
+      if (run.errors.length) log(`${name}/${segmentation} ${f.id}: ${JSON.stringify(run.errors)}`);
+      const finals = run.events.filter((e) => e.type === 'final').sort((a, b) => a.start - b.start);
+      out[f.id] = { text: finals.map((e) => e.text).join(' '), ms: run.doneAt - run.startedAt, dropped: run.done?.stats?.dropped_samples ?? null, errors: run.errors.map((e) => e.code) };
+    }
+    return out;
+  } finally {
+    await server.stop();
+  }
+}
+
+const columns = [];
+for (const name of providers) {
+  for (const mode of modes) {
+    log(`${name} ${mode}`);
+    try {
+      const hyps = mode === 'offline' ? await offline(name) : await streamed(name, mode);
+      const perFile = files.map((f) => ({ id: f.id, reference: f.reference, hypothesis: hyps[f.id].text, ...wordErrorRate(f.reference, hyps[f.id].text), ms: hyps[f.id].ms, dropped: hyps[f.id].dropped ?? 0 }));
+      const sum = (k) => perFile.reduce((n, r) => n + r[k], 0);
+      const total = { substitutions: sum('substitutions'), deletions: sum('deletions'), insertions: sum('insertions'), referenceWords: sum('referenceWords'), droppedSamples: sum('dropped') };
+      total.wer = (total.substitutions + total.deletions + total.insertions) / total.referenceWords;
+      columns.push({ provider: name, mode, perFile, total });
+    } catch (err) {
+      log(`${name} ${mode} failed: ${err?.stack ?? err}`);
+      columns.push({ provider: name, mode, error: String(err?.message ?? err) });
+    }
+  }
+}
+
+const ok = columns.filter((c) => !c.error);
+const pct = (x) => fmt(x * 100, 1);
+const perFileTable = markdownTable(
+  ['file', 's', 'words', ...ok.map((c) => `${c.provider} ${c.mode}`)],
+  files.map((f, i) => [f.id, f.seconds.toFixed(1), ok[0]?.perFile[i].referenceWords ?? '', ...ok.map((c) => `${pct(c.perFile[i].wer)}%`)]),
+);
+const totalsTable = markdownTable(
+  ['provider', 'mode', 'WER', 'substitutions', 'deletions', 'insertions', 'reference words', 'dropped samples'],
+  columns.map((c) => (c.error ? [c.provider, c.mode, 'FAILED', c.error, '', '', '', ''] : [c.provider, c.mode, `${pct(c.total.wer)}%`, c.total.substitutions, c.total.deletions, c.total.insertions, c.total.referenceWords, c.total.droppedSamples])),
+);
+const targets = providers.map((p) => {
+  const off = ok.find((c) => c.provider === p && c.mode === 'offline');
+  const vad = ok.find((c) => c.provider === p && c.mode === 'vad');
+  if (!off || !vad) return { provider: p, met: null };
+  const delta = (vad.total.wer - off.total.wer) * 100;
+  return { provider: p, offlineWer: off.total.wer, vadWer: vad.total.wer, deltaPoints: delta, met: delta <= 1 };
+});
+const targetLines = targets.map((t) => (t.met === null ? `- ${t.provider}: n/a (needs offline and vad)` : `- ${t.provider}: streaming (vad) ${pct(t.vadWer)}% vs offline ${pct(t.offlineWer)}% → ${t.deltaPoints >= 0 ? '+' : ''}${t.deltaPoints.toFixed(1)} points: ${t.met ? 'met' : 'NOT met'}`));
+const worst = ok.flatMap((c) => c.perFile.filter((r) => r.wer > 0).map((r) => `- ${c.provider} ${c.mode} ${r.id}: "${r.hypothesis}"`));
+const md = [
+  `## EchoPanel eval — ${new Date().toISOString()}`,
+  '',
+  `${files.length} files (${files.reduce((n, f) => n + f.seconds, 0).toFixed(1)} s) from ${dir}. offline = one \`decode()\` of the whole file; fixed / vad = streamed over a WebSocket to a server on 127.0.0.1 (pace: ${args.pace}, 100 ms frames), finals joined. tiny.en, beam ${beam}, faster-whisper int8. WER after normalization (case, punctuation, numbers).`,
+  '',
+  '### Totals',
+  '',
+  totalsTable,
+  '',
+  '### Target: streaming WER (VAD) ≤ offline WER + 1 point',
+  '',
+  ...targetLines,
+  '',
+  '### Per file (WER)',
+  '',
+  perFileTable,
+  '',
+  '### Hypotheses with errors',
+  '',
+  ...(worst.length ? worst : ['(none)']),
+].join('\n');
+process.stdout.write(`${md}\n`);
+mkdirSync(args.out, { recursive: true });
+writeFileSync(path.join(args.out, 'eval.json'), `${JSON.stringify(roundDeep({ dir, beam, pace: args.pace, files: files.map((f) => ({ id: f.id, seconds: f.seconds, reference: f.reference })), targets, columns }), null, 2)}\n`);
+writeFileSync(path.join(args.out, 'eval.md'), `${md}\n`);
+log(`wrote ${path.join(args.out, 'eval.json')} and eval.md`);

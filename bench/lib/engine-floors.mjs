@@ -1,0 +1,51 @@
+// The engine floors: faster-whisper called directly in Python (the provider package's bench/direct_rtf.py) and
+// whisper.cpp through PyPI's pywhispercpp (the whisper-cpp package's bench/yardstick.py). pywhispercpp is a
+// benchmark-only tool: it is installed into the project venv here, on demand, and is no dependency of anything.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { repoRoot } from './server-process.mjs';
+
+export const PYWHISPERCPP = 'pywhispercpp==1.5.1';
+
+/** Makes sure pywhispercpp imports in `python`, installing it with pip if not. */
+export function ensurePywhispercpp(python) {
+  const probe = spawnSync(python, ['-c', 'import pywhispercpp'], { encoding: 'utf8' });
+  if (probe.status === 0) return;
+  process.stderr.write(`[bench] installing ${PYWHISPERCPP} into ${python} (benchmark yardstick only)\n`);
+  execFileSync(python, ['-m', 'pip', 'install', '--quiet', PYWHISPERCPP], { stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+/** A resident faster-whisper process answering "run <beam>" with {ms, text} for the whole WAV. */
+export async function startFasterWhisperFloor({ python, modelPath, wavPath, computeType = 'int8', cpuThreads = 0 }) {
+  const script = path.join(repoRoot, 'packages', 'provider-faster-whisper', 'bench', 'direct_rtf.py');
+  const child = spawn(python, [script, modelPath, wavPath, computeType, String(cpuThreads)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done) throw new Error(`${script} exited before it was ready`);
+  return {
+    async run(beam) {
+      child.stdin.write(`run ${beam}\n`);
+      const r = await lines.next();
+      if (r.done) throw new Error(`${script} exited`);
+      return JSON.parse(r.value);
+    },
+    stop: () => child.stdin.end(),
+  };
+}
+
+/**
+ * One whisper.cpp yardstick measurement: a fresh pywhispercpp process transcribes the WAV's chunks twice (the
+ * first pass warms up) and the second pass's inference time is returned with its text.
+ */
+export function whisperCppFloorRun({ python, ggmlPath, wavPath, chunkSeconds, threads, beam }) {
+  const script = path.join(repoRoot, 'packages', 'provider-whisper-cpp', 'bench', 'yardstick.py');
+  const out = execFileSync(python, [script, ggmlPath, wavPath, String(chunkSeconds), String(threads), String(beam), '2'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 16 << 20,
+  });
+  const r = JSON.parse(out.trim().split('\n').pop());
+  const second = r.inferMs.slice(r.inferMs.length / 2);
+  return { ms: second.reduce((a, b) => a + b, 0), text: r.text, chunks: second.length };
+}

@@ -1,0 +1,48 @@
+// Resident memory of a process and its descendants (Linux /proc), e.g. the server plus its Python worker.
+import { readdirSync, readFileSync } from 'node:fs';
+
+function parentOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 4 after the parenthesised command (which may contain spaces).
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
+}
+
+function rssBytes(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The pid and every descendant. */
+export function processTree(pid) {
+  const children = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const ppid = parentOf(Number(name));
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid).push(Number(name));
+  }
+  const out = [];
+  const stack = [pid];
+  while (stack.length) {
+    const p = stack.pop();
+    out.push(p);
+    stack.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/** RSS of the process tree rooted at pid: total and per process. */
+export function treeRss(pid) {
+  const parts = processTree(pid).map((p) => ({ pid: p, rss: rssBytes(p) }));
+  return { total: parts.reduce((n, p) => n + p.rss, 0), root: parts[0]?.rss ?? 0, parts };
+}
+
+export const MiB = 1024 * 1024;

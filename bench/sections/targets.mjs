@@ -1,0 +1,28 @@
+// The project's targets (issue 10) against this run's numbers.
+import { fmt, markdownTable } from '../lib/stats.mjs';
+
+export function targetsReport(results) {
+  const rows = [];
+  const json = [];
+  const add = (target, provider, value, met, note = '') => {
+    rows.push([target, provider, value, met === undefined ? 'n/a' : met ? 'met' : 'NOT met', note]);
+    json.push({ target, provider, value, met: met ?? null, note });
+  };
+  for (const r of results.rtf?.results ?? []) {
+    add('server over WS ≤ 1.10× engine RTF', r.provider, `${fmt(r.serverOverFloor, 3)}× (server ${fmt(r.rtf.server.median, 3)} vs engine ${fmt(r.rtf.floor.median, 3)})`, r.serverOverFloor <= 1.1);
+  }
+  for (const r of results.latency?.results ?? []) {
+    add('final ≤ 700 ms p95 after last sample', r.provider, `p95 ${fmt(r.finalMs.p95, 0)} ms, p50 ${fmt(r.finalMs.p50, 0)} ms`, r.finalMs.p95 <= 700 && r.missedFinals === 0);
+  }
+  for (const r of results.concurrency?.results ?? []) {
+    add('≥ 4 concurrent real-time streams (2 cores, tiny.en, VAD)', r.provider, `${r.sustainedStreams} sustained (tested up to ${r.testedUpTo})`, r.sustainedStreams >= 4, r.provider === 'faster-whisper' ? 'int8' : 'ggml f16');
+  }
+  for (const r of results['cold-start']?.results ?? []) {
+    add('cold start to READY ≤ 2 s', r.provider, `${fmt(r.readyMs.median, 0)} ms (load ${fmt(r.loadMs.median, 0)}, warmup ${fmt(r.warmupMs.median, 0)})`, r.readyMs.median <= 2000);
+  }
+  for (const r of results.memory?.results ?? []) {
+    add('RSS ≤ 400 MB with tiny.en loaded', r.provider, `${fmt((r.afterLoadMiB * 2 ** 20) / 1e6, 0)} MB after load, ${fmt((r.afterStreamingMiB * 2 ** 20) / 1e6, 0)} MB after streaming`, (r.afterStreamingMiB * 2 ** 20) / 1e6 <= 400 && (r.afterLoadMiB * 2 ** 20) / 1e6 <= 400);
+  }
+  const md = rows.length ? `### Targets\n\n${markdownTable(['target', 'provider', 'measured', 'status', 'note'], rows)}\n\nStreaming WER vs offline WER is reported by \`npm run eval\`.` : '';
+  return { md, json };
+}
