@@ -106,7 +106,8 @@ describe('ModelManager over the real faster-whisper provider', () => {
 
   it('a load that runs past its timeout is cancelled: INIT_TIMEOUT, and no worker is left running', async () => {
     expect(pythonChildren()).toEqual([]);
-    const manager = track(new ModelManager({ provider }));
+    // No availability check: the 150 ms must run out inside the worker start itself.
+    const manager = track(new ModelManager({ provider, checkAvailability: false }));
     const err = await manager.initialize({ timeoutMs: 150 }).catch((e: unknown) => e);
     expect(hasErrorCode(err, 'INIT_TIMEOUT')).toBe(true);
     expect(manager.state).toBe('ERROR');

@@ -109,6 +109,22 @@ describe('ModelManager', () => {
     expect(streaming.decodedSamples).toBe(32000);
   });
 
+  it('an unavailable provider fails with its own reason and fix, without loading', async () => {
+    const p = new CountingProvider();
+    p.available = false;
+    const m = new ModelManager({ provider: p });
+    const err = await expectCode(m.initialize(), 'PROVIDER_UNAVAILABLE');
+    expect(err.message).toBe('provider counting is not available: counting is switched off (switch it on)');
+    expect(p.loads).toBe(0);
+    expect(m.state).toBe('ERROR');
+  });
+
+  it('warms up on audio the host supplies', async () => {
+    const p = new CountingProvider();
+    await new ModelManager({ provider: p, warmup: { audio: new Int16Array(8000).fill(300) } }).initialize();
+    expect(p.decodedSamples).toBe(8000);
+  });
+
   it('returns at once when READY', async () => {
     const p = new CountingProvider();
     const m = new ModelManager({ provider: p });
@@ -446,6 +462,32 @@ describe('ModelManager', () => {
     expect(oldP.unloads).toBe(1);
     expect(m.state).toBe('READY');
   }, 20000);
+
+  it('unload() also releases a replaced model still serving a stream, after drainTimeoutMs', async () => {
+    const oldP = new CountingProvider({ name: 'old' });
+    const newP = new CountingProvider({ name: 'new' });
+    const m = new ModelManager({ provider: oldP, drainTimeoutMs: 50 });
+    await m.initialize();
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    async function* endless() {
+      yield new Int16Array(1600).fill(100);
+      await stopped;
+    }
+    const stream = (async () => {
+      for await (const _ of m.transcribe(endless(), { sampleRate: 16000 })) {
+        // nothing
+      }
+    })();
+    await tick();
+    await m.switchModel(newP);
+    expect(oldP.loaded).toBe(true);
+    await m.unload();
+    expect(oldP.loaded).toBe(false);
+    expect(newP.loaded).toBe(false);
+    stop();
+    await stream;
+  });
 
   it('switchModel keeps the old model when the new one fails to load', async () => {
     const oldP = new CountingProvider({ name: 'old' });

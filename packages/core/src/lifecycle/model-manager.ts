@@ -29,10 +29,17 @@ export interface ModelManagerOptions {
   readonly initTimeoutMs?: number;
   /** How long a retry waits for a cancelled load to settle before going ahead anyway (default 10000). */
   readonly cancelGraceMs?: number;
-  /** How long `unload` / `switchModel` wait for in-flight requests before unloading (default 10000). */
+  /** How long `unload` waits for in-flight requests before unloading anyway (default 10000). */
   readonly drainTimeoutMs?: number;
+  /**
+   * How long the model replaced by `switchModel` keeps serving its in-flight streams before it is unloaded
+   * anyway (default: until they end, so a live stream loses nothing; memory holds both models meanwhile).
+   */
+  readonly switchDrainTimeoutMs?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Ask `availability()` before loading and fail with its reason (default true). */
+  readonly checkAvailability?: boolean;
   /** RSS of this process (injectable for tests; default `process.memoryUsage.rss()`). */
   readonly processRss?: () => number;
 }
@@ -87,7 +94,8 @@ export class ModelManager implements ASRProvider {
   private switching?: Promise<void>;
   private pendingCleanup?: Promise<void>;
   private readonly inflight = new Map<ASRProvider, number>();
-  private readonly retiring = new Set<Promise<void>>();
+  /** Models replaced by a switch that still serve their in-flight streams. */
+  private readonly retired = new Set<ASRProvider>();
   private readonly drainWaiters = new Map<ASRProvider, (() => void)[]>();
   private loadMs?: number;
   private warmupMs?: number;
@@ -191,7 +199,7 @@ export class ModelManager implements ASRProvider {
   /**
    * Hot swap (seed P3-1): loads and warms `next` while the current model keeps serving, then routes new
    * requests to it (resolves here) and unloads the old one in the background once its in-flight requests
-   * finish (at most `drainTimeoutMs`). If `next` fails to load, the current model stays and the error is
+   * finish (at most `switchDrainTimeoutMs`). If `next` fails to load, the current model stays and the error is
    * thrown. When nothing is serving (not READY), replaces and loads.
    */
   async switchModel(next: ASRProvider | (() => ASRProvider | Promise<ASRProvider>), options: InitializeOptions = {}): Promise<void> {
@@ -229,11 +237,11 @@ export class ModelManager implements ASRProvider {
       this.logger.info({ from: old.name, to: provider.name }, 'switched model');
       this.listeners.emit('switch', { from: old.name, to: provider.name, at: this.now() });
       // The old model finishes its in-flight requests in the background, then is released.
-      const retiring = this.drain(old)
-        .then(() => old.unload())
-        .catch((err: unknown) => this.recordError(err, 'unload-old'));
-      this.retiring.add(retiring);
-      void retiring.finally(() => this.retiring.delete(retiring));
+      this.retired.add(old);
+      void this.drain(old, this.options.switchDrainTimeoutMs ?? Infinity)
+        .then(() => (this.retired.has(old) ? old.unload() : undefined))
+        .catch((err: unknown) => this.recordError(err, 'unload-old'))
+        .finally(() => this.retired.delete(old));
     };
     this.switching = run().finally(() => {
       this.switching = undefined;
@@ -357,6 +365,14 @@ export class ModelManager implements ASRProvider {
       await Promise.race([this.settlePendingCleanup(), aborted]);
       this.transition('LOADING');
       this.logger.info({ provider: provider.name }, 'loading model');
+      if (this.options.checkAvailability !== false) {
+        // Fail with the provider's own reason and fix (seed MOD-003: "provider not available") rather than
+        // whatever its load() would throw.
+        const a = await Promise.race([provider.availability(), aborted]);
+        if (!a.available) {
+          throw new EchoPanelError('PROVIDER_UNAVAILABLE', `provider ${provider.name} is not available: ${a.reason ?? 'no reason given'}${a.hint ? ` (${a.hint})` : ''}`);
+        }
+      }
       const rssBefore = this.totalRss(provider);
       const t0 = this.clock.now();
       loading = provider.load();
@@ -406,7 +422,12 @@ export class ModelManager implements ASRProvider {
       this.initAbort?.abort(UNLOAD_CANCEL);
       await this.initializing.catch(() => undefined);
     }
-    await Promise.all([...this.retiring]);
+    // Replaced models still serving old streams go too (bounded by drainTimeoutMs, as for the current one).
+    for (const old of [...this.retired]) {
+      await this.drain(old);
+      this.retired.delete(old);
+      await old.unload().catch((err: unknown) => this.recordError(err, 'unload-old'));
+    }
     if (this.stateValue === 'UNINITIALIZED') return;
     this.transition('UNLOADING');
     const provider = this.current;
@@ -494,13 +515,15 @@ export class ModelManager implements ASRProvider {
     return n;
   }
 
-  private drain(provider: ASRProvider): Promise<void> {
+  private drain(provider: ASRProvider, timeoutMs = this.options.drainTimeoutMs ?? 10000): Promise<void> {
     if (!this.inflight.get(provider)) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.logger.warn({ provider: provider.name, inflight: this.inflight.get(provider) }, 'in-flight requests did not finish; unloading anyway');
-        resolve();
-      }, this.options.drainTimeoutMs ?? 10000);
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+            this.logger.warn({ provider: provider.name, inflight: this.inflight.get(provider) }, 'in-flight requests did not finish; unloading anyway');
+            resolve();
+          }, timeoutMs)
+        : undefined;
       const list = this.drainWaiters.get(provider) ?? [];
       list.push(() => {
         clearTimeout(timer);

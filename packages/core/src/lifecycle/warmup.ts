@@ -14,6 +14,11 @@ export interface WarmupOptions {
   readonly budgetsMs?: { readonly level2?: number; readonly level3?: number };
   /** Seconds of synthesized warmup audio (default 2). */
   readonly audioSeconds?: number;
+  /**
+   * Warmup audio to use instead of the synthesized signal (16 kHz mono). Real speech decodes faster than the
+   * synthesized non-speech, which makes Whisper-family decoders search longer before giving up.
+   */
+  readonly audio?: Int16Array;
 }
 
 export interface WarmupLevelReport {
@@ -48,7 +53,7 @@ export async function runWarmup(
   const started = clock.now();
   const levels: WarmupLevelReport[] = [];
   if (level >= 2) {
-    const pcm = synthesizeWarmupAudio({ seconds: opts.audioSeconds ?? 2 });
+    const pcm = opts.audio ?? synthesizeWarmupAudio({ seconds: opts.audioSeconds ?? 2 });
     levels.push(await runLevel(provider, pcm, 2, 1, opts.budgetsMs?.level2 ?? 60000, clock, signal));
     if (level >= 3 && !levels[0].exceeded) {
       levels.push(await runLevel(provider, pcm, 3, opts.level3Iterations ?? 3, opts.budgetsMs?.level3 ?? 120000, clock, signal));
