@@ -394,6 +394,17 @@ describe('ModelManager', () => {
     expect(m.health().degrade).toMatchObject({ level: 'WARNING', activeActions: ['bigger-chunks'], history: [{ from: 'NORMAL', to: 'WARNING' }] });
   });
 
+  it('switching to the serving provider is a no-op (it is not unloaded)', async () => {
+    const p = new CountingProvider();
+    const m = new ModelManager({ provider: p });
+    await m.initialize();
+    await m.switchModel(p);
+    await tick();
+    expect(p.loaded).toBe(true);
+    expect(p.unloads).toBe(0);
+    expect(m.state).toBe('READY');
+  });
+
   it('refuses a switch while loading', async () => {
     const p = new CountingProvider();
     p.gateLoads = true;

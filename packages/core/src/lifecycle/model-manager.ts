@@ -206,6 +206,7 @@ export class ModelManager implements ASRProvider {
     if (this.switching) throw new EchoPanelError('INVALID_STATE', 'a model switch is already in progress');
     const run = async () => {
       const provider = typeof next === 'function' ? await next() : next;
+      if (provider === this.current) return this.stateValue === 'READY' ? undefined : this.load();
       if (this.stateValue !== 'READY') {
         if (this.stateValue === 'LOADING' || this.stateValue === 'WARMING_UP' || this.stateValue === 'UNLOADING') {
           throw new EchoPanelError('INVALID_STATE', `cannot switch models while ${this.stateValue}`);
