@@ -191,3 +191,25 @@ describe('FasterWhisperProvider (real faster-whisper worker, tiny.en)', () => {
     expect(provider.health().restarts).toBe(0);
   });
 });
+
+describe('FasterWhisperProvider options passed to faster-whisper', () => {
+  const provider = makeProvider({ vadFilter: true, computeType: 'int8', chunkSeconds: 15 });
+  afterAll(() => provider.unload());
+
+  it('vadFilter runs faster-whisper\'s own VAD inside a chunk and keeps stream timestamps', async () => {
+    const speech = synthesizeSpeech(SPEECH_SENTENCES[2], { padSeconds: [3, 2] });
+    const { segments, text } = await collect(provider, speech.samples);
+    expect(wordErrorRate(SPEECH_SENTENCES[2], text).wer).toBeLessThan(0.1);
+    expect(segments[0].start).toBeGreaterThanOrEqual(2.5);
+  });
+
+  it('a prompt conditions the decoder (spelling of a name)', async () => {
+    const speech = synthesizeSpeech('Please call Kaylee and ask her to come to the meeting.');
+    const text = (segs: Segment[]) => segs.map((s) => s.text).join(' ');
+    const plain = text(await provider.decode(speech.samples, { sampleRate: 16000 }));
+    const prompted = text(await provider.decode(speech.samples, { sampleRate: 16000, prompt: 'Attendees: Kaylee, Brandon.' }));
+    // Measured: tiny.en writes "Kayleigh" on its own and "Kaylee" when the prompt spells it.
+    expect(plain).not.toMatch(/\bKaylee\b/);
+    expect(prompted).toMatch(/\bKaylee\b/);
+  });
+});

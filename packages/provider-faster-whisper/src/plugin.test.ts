@@ -15,7 +15,7 @@ describe('faster-whisper plugin', () => {
     expect(plugin.configSchema.parse({})).toEqual({
       model: 'tiny.en',
       device: 'auto',
-      computeType: 'default',
+      computeType: 'int8',
       cpuThreads: 0,
       beamSize: 5,
       vadFilter: false,
