@@ -54,7 +54,7 @@ for (const level of [1, 2, 3]) {
   }
   rows.push({ level, load, warm, workerRss, afterUnload });
 }
-console.log(`## ModelManager on faster-whisper ti.en (median of ${runs}, min–max)\n`);
+console.log(`## ModelManager on faster-whisper tiny.en (median of ${runs}, min–max)\n`);
 console.log('| warmup level | load ms | warmup ms | worker RSS loaded MiB | worker RSS after unload MiB |');
 console.log('| --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(`| ${r.level} | ${fmt(r.load)} | ${fmt(r.warm)} | ${fmt(r.workerRss)} | ${fmt(r.afterUnload)} |`);
