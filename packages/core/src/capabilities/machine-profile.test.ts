@@ -57,6 +57,7 @@ describe('detectMachineProfile', () => {
       os: fakeOs(8, 16),
       readMeminfo: async () => MEMINFO,
       readCpuinfo: async () => CPUINFO,
+      readCgroup: async () => undefined,
       nvidiaSmi: path.join(dir, 'missing-nvidia-smi'),
     });
     expect(p.memorySource).toBe('meminfo');
@@ -73,12 +74,54 @@ describe('detectMachineProfile', () => {
       os: fakeOs(24, 2),
       readMeminfo: async () => undefined,
       readCpuinfo: async () => undefined,
+      readCgroup: async () => undefined,
       nvidiaSmi: path.join(dir, 'missing-nvidia-smi'),
     });
     expect(p.memorySource).toBe('os');
     expect(p.totalMemoryBytes).toBe(24 * 1024 ** 3);
     expect(p.cpuCores).toBe(2);
     expect(p.notes).toContain('/proc/meminfo unreadable; memory from the OS');
+  });
+
+  it('honours container limits (cgroup v2 and v1) over the host figures', async () => {
+    const v2: Record<string, string> = { 'memory.max': `${4 * 1024 ** 3}\n`, 'cpu.max': '150000 100000\n' };
+    const p = await detectMachineProfile({
+      platform: 'linux',
+      arch: 'x64',
+      os: fakeOs(64, 16),
+      readMeminfo: async () => undefined,
+      readCpuinfo: async () => undefined,
+      readCgroup: async (f) => v2[f],
+      nvidiaSmi: path.join(dir, 'missing-nvidia-smi'),
+    });
+    expect(p).toMatchObject({ totalMemoryBytes: 4 * 1024 ** 3, memorySource: 'cgroup', cpuCores: 1 });
+    expect(p.freeMemoryBytes).toBeLessThanOrEqual(4 * 1024 ** 3);
+    expect(p.notes).toContain('container memory limit 4.0 GiB (host has 64.0 GiB)');
+    const v1: Record<string, string> = {
+      'memory/memory.limit_in_bytes': '9223372036854771712',
+      'cpu/cpu.cfs_quota_us': '400000',
+      'cpu/cpu.cfs_period_us': '100000',
+    };
+    const q = await detectMachineProfile({
+      platform: 'linux',
+      arch: 'x64',
+      os: fakeOs(64, 16),
+      readMeminfo: async () => undefined,
+      readCpuinfo: async () => undefined,
+      readCgroup: async (f) => v1[f],
+      nvidiaSmi: path.join(dir, 'missing-nvidia-smi'),
+    });
+    expect(q).toMatchObject({ totalMemoryBytes: 64 * 1024 ** 3, memorySource: 'os', cpuCores: 4 });
+    const unlimited = await detectMachineProfile({
+      platform: 'linux',
+      arch: 'x64',
+      os: fakeOs(8, 2),
+      readMeminfo: async () => undefined,
+      readCpuinfo: async () => undefined,
+      readCgroup: async (f) => ({ 'memory.max': 'max\n', 'cpu.max': 'max 100000\n' })[f],
+      nvidiaSmi: path.join(dir, 'missing-nvidia-smi'),
+    });
+    expect(unlimited).toMatchObject({ totalMemoryBytes: 8 * 1024 ** 3, cpuCores: 2 });
   });
 
   it('treats a missing nvidia-smi as "no CUDA", not an error', async () => {

@@ -15,7 +15,7 @@ export interface MachineProfile {
   readonly totalMemoryBytes: number;
   /** Memory available for new allocations (Linux MemAvailable; elsewhere the OS's free figure). */
   readonly freeMemoryBytes: number;
-  readonly memorySource: 'meminfo' | 'os';
+  readonly memorySource: 'meminfo' | 'os' | 'cgroup';
   readonly cpuCores: number;
   readonly cpuModel?: string;
   readonly appleSilicon: boolean;
@@ -36,6 +36,8 @@ export interface DetectOptions {
   readonly platform?: string;
   readonly arch?: string;
   readonly os?: { totalmem(): number; freemem(): number; cpus(): readonly { model: string }[]; availableParallelism?(): number };
+  /** Reads a file under /sys/fs/cgroup (container limits), undefined when absent (default: read it). */
+  readonly readCgroup?: (file: string) => Promise<string | undefined>;
   readonly runCommand?: CommandRunner;
   /** The nvidia-smi executable (default `nvidia-smi` on PATH). */
   readonly nvidiaSmi?: string;
@@ -67,6 +69,15 @@ export async function detectMachineProfile(options: DetectOptions = {}): Promise
     notes.push(platform === 'linux' ? '/proc/meminfo unreadable; memory from the OS' : 'memory from the OS');
   }
 
+  const limits = platform === 'linux' ? await cgroupLimits(options.readCgroup ?? ((f) => readOptional(`/sys/fs/cgroup/${f}`)())) : {};
+  if (limits.memoryBytes !== undefined && limits.memoryBytes < totalMemoryBytes) {
+    // A container sees the host's /proc/meminfo; its own limit is what a model must fit in.
+    notes.push(`container memory limit ${(limits.memoryBytes / 1024 ** 3).toFixed(1)} GiB (host has ${(totalMemoryBytes / 1024 ** 3).toFixed(1)} GiB)`);
+    totalMemoryBytes = limits.memoryBytes;
+    freeMemoryBytes = Math.min(freeMemoryBytes, limits.memoryBytes);
+    memorySource = 'cgroup';
+  }
+
   const cpuinfo = platform === 'linux' ? await (options.readCpuinfo ?? readOptional('/proc/cpuinfo'))() : undefined;
   const cpus = sys.cpus();
   let cpuCores = sys.availableParallelism?.() ?? cpus.length;
@@ -76,6 +87,10 @@ export async function detectMachineProfile(options: DetectOptions = {}): Promise
     // availableParallelism honours CPU affinity/cgroups; /proc/cpuinfo lists every CPU. Use the smaller.
     cpuCores = Math.min(cpuCores || fromInfo.processors, fromInfo.processors);
     cpuModel ??= fromInfo.model;
+  }
+  if (limits.cpus !== undefined && limits.cpus < cpuCores) {
+    notes.push(`container CPU quota ${limits.cpus.toFixed(2)} of ${cpuCores} cores`);
+    cpuCores = Math.max(1, Math.floor(limits.cpus));
   }
   if (!cpuCores || cpuCores < 1) {
     cpuCores = 1;
@@ -145,6 +160,24 @@ export function parseNvidiaSmiList(text: string): CudaDevice[] {
   for (const line of text.split('\n')) {
     const m = /^GPU\s+(\d+):\s*(.+?)(?:\s*\(UUID:\s*([^)]+)\))?\s*$/.exec(line.trim());
     if (m) out.push({ index: Number(m[1]), name: m[2].trim(), ...(m[3] ? { uuid: m[3].trim() } : {}) });
+  }
+  return out;
+}
+
+/** Container limits from cgroup v2 (`memory.max`, `cpu.max`) or v1 (`memory/memory.limit_in_bytes`, CFS quota). */
+export async function cgroupLimits(read: (file: string) => Promise<string | undefined>): Promise<{ memoryBytes?: number; cpus?: number }> {
+  const out: { memoryBytes?: number; cpus?: number } = {};
+  const mem = (await read('memory.max'))?.trim() ?? (await read('memory/memory.limit_in_bytes'))?.trim();
+  // v1 reports "no limit" as a huge number (about 2^63).
+  if (mem && /^\d+$/.test(mem) && Number(mem) < 2 ** 60) out.memoryBytes = Number(mem);
+  const cpuMax = (await read('cpu.max'))?.trim();
+  if (cpuMax) {
+    const [quota, period] = cpuMax.split(/\s+/);
+    if (quota !== 'max' && Number(quota) > 0 && Number(period) > 0) out.cpus = Number(quota) / Number(period);
+  } else {
+    const quota = Number((await read('cpu/cpu.cfs_quota_us'))?.trim());
+    const period = Number((await read('cpu/cpu.cfs_period_us'))?.trim());
+    if (quota > 0 && period > 0) out.cpus = quota / period;
   }
   return out;
 }
