@@ -5,6 +5,8 @@ import { registerProvidersCommand } from './commands/providers.js';
 import { registerTranscribeCommand } from './commands/transcribe.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerModelsCommand } from './commands/models.js';
+import { registerDoctorCommand } from './commands/doctor.js';
+import { loadRuntime } from './load-runtime.js';
 
 function version(): string {
   try {
@@ -22,6 +24,7 @@ export function buildProgram(): Command {
   registerTranscribeCommand(program);
   registerServeCommand(program);
   registerModelsCommand(program);
+  registerDoctorCommand(program, { loadRuntime: (opts) => loadRuntime(opts) });
   return program;
 }
 

@@ -27,7 +27,10 @@ export type KnownErrorCode =
   | 'NOT_READY'
   | 'INIT_TIMEOUT'
   | 'INVALID_STATE'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'WARMUP_BUDGET_EXCEEDED'
+  | 'NOT_SUPPORTED'
+  | 'FAILOVER_FAILED';
 
 export type ErrorCode = KnownErrorCode | (string & {});
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EchoPanelError, errorMessage } from '../errors/echopanel-error.js';
+import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
 import { PLUGIN_API_VERSION, PLUGIN_BRAND, type PluginKind, type ProviderPlugin } from '../plugin/define-provider.js';
 import type { VadPlugin } from '../plugin/define-vad.js';
 
@@ -141,25 +141,25 @@ export async function loadPlugin(mapName: string, specifier: string, configDir: 
   };
 }
 
-/** Loads every plugin of an import map in parallel; one broken plugin never stops the others. */
+/**
+ * Loads every plugin of an import map; one broken plugin never stops the others. Sequential on purpose: module
+ * evaluation is CPU-bound anyway, and jest's ESM loader races on modules shared by concurrent imports.
+ */
 export async function loadPlugins(
   importMap: Readonly<Record<string, string>>,
   configDir: string,
 ): Promise<{ loaded: LoadedPlugin[]; failures: PluginFailure[] }> {
-  const entries = Object.entries(importMap);
-  const results = await Promise.allSettled(entries.map(([name, spec]) => loadPlugin(name, spec, configDir)));
   const loaded: LoadedPlugin[] = [];
   const failures: PluginFailure[] = [];
-  results.forEach((r, i) => {
-    const [mapName, specifier] = entries[i];
-    if (r.status === 'fulfilled') loaded.push(r.value);
-    else {
-      const error =
-        r.reason instanceof EchoPanelError || (r.reason as EchoPanelError)?.code
-          ? (r.reason as EchoPanelError)
-          : new EchoPanelError('PLUGIN_LOAD_FAILED', `could not load plugin '${mapName}': ${errorMessage(r.reason)}`, { cause: r.reason });
+  for (const [mapName, specifier] of Object.entries(importMap)) {
+    try {
+      loaded.push(await loadPlugin(mapName, specifier, configDir));
+    } catch (err) {
+      const error = isEchoPanelError(err)
+        ? err
+        : new EchoPanelError('PLUGIN_LOAD_FAILED', `could not load plugin '${mapName}': ${errorMessage(err)}`, { cause: err });
       failures.push({ mapName, specifier, error });
     }
-  });
+  }
   return { loaded, failures };
 }
