@@ -42,6 +42,8 @@ describe('FasterWhisperProvider (real faster-whisper worker, tiny.en)', () => {
     expect(h.extra).toMatchObject({ device: 'cpu', computeType: 'int8', modelPath: dir, model: 'tiny.en' });
     expect(logger.lines.some((l) => l.level === 'warn' && /float16.*not supported on cpu; using int8/.test(l.msg))).toBe(true);
     expect(logger.lines.some((l) => l.msg === 'faster-whisper worker ready')).toBe(true);
+    // The worker's own stderr reaches the logger, at the level it wrote.
+    expect(logger.lines.some((l) => l.level === 'info' && /^loading .* device=cpu compute_type=int8/.test(l.msg))).toBe(true);
     // tiny.en came from the installed model package through the venv, with the catalog's identity.
     expect(provider.modelInfo()).toMatchObject({
       name: 'tiny.en',

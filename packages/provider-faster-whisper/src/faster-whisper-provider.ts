@@ -269,7 +269,9 @@ export class FasterWhisperProvider implements ASRProvider {
   private async decodeChunk(req: DecodeRequest): Promise<RawSegment[]> {
     if (req.pcm.length === 0) return [];
     checkSampleRate(req.sampleRate);
-    if (!this.gaveUp) await this.ensureWorker();
+    // Lazy start only when there is no worker at all: a worker that died mid-stream is the runner's business
+    // (WORKER_CRASHED → restart event → retry), so the stream hears about it.
+    if (!this.gaveUp && this.worker === undefined) await this.ensureWorker();
     const params: TranscribeParams = {
       beamSize: this.beamSize,
       language: req.language ?? this.config.language,
