@@ -79,15 +79,19 @@ export function loadSmartWhisper(): SmartWhisperModule {
   }
 }
 
-/** The recorded build of the installed addon; `stock` when the build script never ran. */
+let buildInfo: NativeBuildInfo | undefined;
+
+/** The recorded build of the installed addon (read once); `stock` when the build script never ran. */
 export function nativeBuildInfo(): NativeBuildInfo {
+  if (buildInfo) return buildInfo;
   try {
     const dir = path.dirname(require.resolve('smart-whisper/package.json'));
     const marker = JSON.parse(readFileSync(path.join(dir, 'build', 'echopanel-build.json'), 'utf8')) as NativeBuildInfo;
-    return { variant: marker.variant, flags: marker.flags };
+    buildInfo = { variant: marker.variant, flags: marker.flags };
   } catch {
-    return { variant: 'stock', flags: '' };
+    buildInfo = { variant: 'stock', flags: '' };
   }
+  return buildInfo;
 }
 
 /**

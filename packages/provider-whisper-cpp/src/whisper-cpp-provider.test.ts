@@ -112,6 +112,17 @@ describe('WhisperCppProvider (real whisper.cpp through smart-whisper, converted 
     expect(segs.flatMap((s) => s.words!.map((w) => w.word.toLowerCase())).join(' ')).toContain('recognition');
   });
 
+  it('decodes utterances shorter than one second (whisper.cpp alone returns nothing for them)', async () => {
+    const short = synthesizeSpeech('Hello world.', { wpm: 230 });
+    expect(short.samples.length).toBeLessThan(16160);
+    const segs = await provider.decode(short.samples, { sampleRate: 16000 });
+    expect(segs.map((s) => s.text).join(' ')).toMatch(/\bworld\b/i);
+    // The same through transcribe(): a 0.74 s stream is one final tail (≥ 0.5 s) and is transcribed.
+    const { text, events } = await collect(provider, pcmFrames(short.samples));
+    expect(text).toMatch(/\bworld\b/i);
+    expect(accounted(events)).toEqual({ transcribed: short.samples.length, skipped: 0, dropped: 0 });
+  });
+
   it('gives the same transcript for odd-sized frames and odd byte splits, and accounts every sample', async () => {
     const speech = synthesizeSpeech(SPEECH_SENTENCES[1], { padSeconds: 0.3 });
     const baseline = await collect(provider, pcmFrames(speech.samples, 1600));
@@ -256,6 +267,20 @@ describe('WhisperCppProvider model lifecycle', () => {
     expect(await provider.availability()).toEqual({ available: true });
     await provider.load();
     expect(provider.modelInfo()).toMatchObject({ path: path.join(dir, 'ggml-tiny.en.bin'), source: 'ECHOPANEL_MODEL_PATH' });
+    await provider.unload();
+  });
+
+  it('switches model through tune() and keeps the old one when the new one is unusable', async () => {
+    const copy = path.join(tmp, 'ggml-tiny-copy.bin');
+    copyFileSync((await bundledTinyEn()).path, copy);
+    const provider = makeProvider({ chunkSeconds: 15 });
+    await provider.load();
+    expect(await provider.tune({ model: copy })).toEqual({ model: copy });
+    expect(provider.health()).toMatchObject({ state: 'READY', modelResident: true });
+    expect(provider.modelInfo()).toMatchObject({ path: copy });
+    expect(await provider.tune({ model: path.join(tmp, 'missing.bin') })).toEqual({});
+    expect(provider.modelInfo()).toMatchObject({ path: copy });
+    expect(provider.health()).toMatchObject({ state: 'READY', modelResident: true });
     await provider.unload();
   });
 

@@ -31,6 +31,8 @@ import { NativeContext, loadSmartWhisper, nativeBuildInfo, type NativeParams } f
 import { toRawSegments } from './segments.js';
 
 const SAMPLE_RATE = 16000;
+/** Shortest input whisper.cpp decodes (100 mel frames need 16160 samples), with a margin. */
+const MIN_NATIVE_SAMPLES = 16_800;
 /** How long unload() waits for running native calls before leaving the model to be freed when they end. */
 const RELEASE_WAIT_MS = 10_000;
 
@@ -261,7 +263,9 @@ export class WhisperCppProvider implements ASRProvider {
   private readonly decodeChunk: ChunkDecodeFn = async (req: DecodeRequest) => {
     if (req.pcm.length === 0) return [];
     await this.ensureContext();
-    const float = int16ToFloat32(req.pcm);
+    // whisper.cpp returns nothing for input under 100 mel frames (16160 samples; "input is too short"): an
+    // utterance or tail under ~1 s would come back empty. Trailing silence makes it decodable.
+    const float = int16ToFloat32(req.pcm, new Float32Array(Math.max(req.pcm.length, MIN_NATIVE_SAMPLES)));
     const audioSeconds = req.pcm.length / req.sampleRate;
     const native = await this.runner.run(
       audioSeconds,
