@@ -27,7 +27,7 @@ import {
   type TranscriptionEvent,
 } from '@echopanel/core';
 import type { FasterWhisperConfig } from './config.js';
-import { probePython } from './probe.js';
+import { probePython, type ProbeOutcome } from './probe.js';
 import type { ResultMessage, TranscribeParams } from './protocol.js';
 import { WORKER_SCRIPT_PATH } from './worker-script.js';
 import { WorkerProcess } from './worker-process.js';
@@ -51,6 +51,7 @@ export class FasterWhisperProvider implements ASRProvider {
   private worker?: WorkerProcess;
   private starting?: Promise<WorkerProcess>;
   private startAbort?: AbortController;
+  private goodProbe?: { python: string; outcome: ProbeOutcome };
   private resolved?: ResolvedModel;
   private state: ModelState = 'UNINITIALIZED';
   private loadedAt?: string;
@@ -99,7 +100,10 @@ export class FasterWhisperProvider implements ASRProvider {
 
   async availability(): Promise<Availability> {
     const python = this.pythonPath;
-    const probe = await probePython(python, WORKER_SCRIPT_PATH, this.ctx.env, PROBE_TIMEOUT_MS);
+    // A good interpreter stays good; failures are probed again (the user may install faster-whisper meanwhile).
+    const cached = this.goodProbe?.python === python ? this.goodProbe.outcome : undefined;
+    const probe = cached ?? (await probePython(python, WORKER_SCRIPT_PATH, this.ctx.env, PROBE_TIMEOUT_MS));
+    if (probe.kind === 'ok') this.goodProbe = { python, outcome: probe };
     if (probe.kind === 'no-python') {
       return {
         available: false,
@@ -115,11 +119,8 @@ export class FasterWhisperProvider implements ASRProvider {
         await this.ctx.models.resolve(this.modelRef, 'ct2', { allowDownload: false });
       }
     } catch (err) {
-      return {
-        available: false,
-        reason: errorMessage(err),
-        hint: isEchoPanelError(err) && typeof err.details?.hint === 'string' ? err.details.hint : undefined,
-      };
+      const hint = isEchoPanelError(err) && typeof err.details?.hint === 'string' ? err.details.hint : undefined;
+      return { available: false, reason: errorMessage(err), ...(hint ? { hint } : {}) };
     }
     return { available: true };
   }
