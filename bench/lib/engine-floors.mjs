@@ -3,6 +3,7 @@
 // benchmark-only tool: it is installed into the project venv here, on demand, and is no dependency of anything.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './server-process.mjs';
 
@@ -48,4 +49,27 @@ export function whisperCppFloorRun({ python, ggmlPath, wavPath, chunkSeconds, th
   const r = JSON.parse(out.trim().split('\n').pop());
   const second = r.inferMs.slice(r.inferMs.length / 2);
   return { ms: second.reduce((a, b) => a + b, 0), text: r.text, chunks: second.length };
+}
+
+/**
+ * A resident whisper.cpp floor (bench/lib/whisper-cpp-floor.cjs): the very smart-whisper addon the provider
+ * loads, called directly with the provider's decoding parameters, warmed up, answering "run" with {ms, text}.
+ */
+export async function startWhisperCppFloor({ ggmlPath, wavPath, threads, beam }) {
+  const addon = path.join(path.dirname(createRequire(path.join(repoRoot, 'packages', 'provider-whisper-cpp', 'package.json')).resolve('smart-whisper/package.json')), 'build', 'Release', 'smart-whisper.node');
+  const script = path.join(repoRoot, 'bench', 'lib', 'whisper-cpp-floor.cjs');
+  // whisper.cpp logs to stderr; only the JSON lines on stdout matter.
+  const child = spawn(process.execPath, [script, addon, ggmlPath, wavPath, String(threads), String(beam)], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done) throw new Error(`${script} exited before it was ready (run it by hand to see whisper.cpp's error)`);
+  return {
+    async run() {
+      child.stdin.write('run\n');
+      const r = await lines.next();
+      if (r.done) throw new Error(`${script} exited`);
+      return JSON.parse(r.value);
+    },
+    stop: () => child.stdin.end(),
+  };
 }

@@ -16,9 +16,11 @@ export const cacheDir = path.join(benchDir, '.cache');
 
 /**
  * The bench's config: one provider (no failover, so a measurement never silently switches engine), tiny.en
- * int8 for faster-whisper, the given segmentation, and limits high enough for the concurrency sweep.
+ * int8 for faster-whisper, the given segmentation, and limits high enough for the concurrency sweep. The degrade
+ * ladder is off unless asked for: it retunes beam/chunk or drops audio under load, which would change what a
+ * latency, RTF or accuracy figure measures (the concurrency sweep turns it on to show its behaviour).
  */
-export function benchConfig({ provider, segmentation = 'vad', beam = 5, providerChunkSeconds, cppThreads, partialIntervalSeconds } = {}) {
+export function benchConfig({ provider, segmentation = 'vad', beam = 5, providerChunkSeconds, cppThreads, partialIntervalSeconds, degrade = false } = {}) {
   const chunk = providerChunkSeconds ? { chunkSeconds: providerChunkSeconds } : {};
   return {
     server: { host: '127.0.0.1', port: 0, limits: { maxSessions: 64 } },
@@ -28,6 +30,7 @@ export function benchConfig({ provider, segmentation = 'vad', beam = 5, provider
       chunkSeconds: 2,
       segmentation,
       ...(partialIntervalSeconds !== undefined ? { partialIntervalSeconds } : {}),
+      degrade: { enabled: degrade },
     },
     vad: { provider: 'silero', enabled: segmentation === 'vad' },
     providers: {

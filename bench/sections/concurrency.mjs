@@ -1,7 +1,7 @@
 // Concurrency: k simultaneous real-time streams (k = 1, 2, …) to one server until it stops keeping up. A level
-// is sustained when no audio was dropped, the streams' backlog (from /metrics) ends under 2 s and does not grow,
-// and every utterance got its final within 3 s of its last sample. One sweep per provider, bounded in streams
-// and time; loopback only.
+// is sustained when no audio was dropped, every utterance got its final within 3 s of its last sample and every
+// stream was done within 3 s of its last frame. One sweep per provider with the degrade ladder on, bounded in
+// streams and time; loopback only.
 import { concatPcm } from '@echopanel/core/testing';
 import { LATENCY_SENTENCES, utteranceStream } from '../lib/speech.mjs';
 import { benchConfig, startBenchServer } from '../lib/server-process.mjs';
@@ -80,7 +80,10 @@ async function level(server, k, seconds) {
   const maxBacklog = Math.max(...samples.map((p) => p.backlog));
   const drain = Math.max(...runs.map(({ run }) => run.doneAt - run.stoppedAt));
   const p95 = quantile(finite, 0.95);
-  const sustained = dropped === 0 && errors.length === 0 && endBacklog < 2 && backlogSlope < 0.05 && finite.length === lat.length && p95 <= 3000;
+  // The backlog gauge is a sawtooth (an utterance's audio waits until the VAD closes it), so keeping up is judged
+  // by what a client sees: nothing dropped, every utterance final within 3 s, and the stream drained within 3 s
+  // of its last frame. Backlog figures are reported alongside.
+  const sustained = dropped === 0 && errors.length === 0 && finite.length === lat.length && p95 <= 3000 && drain <= 3000;
   return {
     streams: k,
     sustained,
@@ -102,7 +105,7 @@ async function level(server, k, seconds) {
 export async function concurrencySection({ providers, maxStreams, concurrencySeconds, log }) {
   const results = [];
   for (const name of providers) {
-    const server = await startBenchServer(benchConfig({ provider: name, segmentation: 'vad' }));
+    const server = await startBenchServer(benchConfig({ provider: name, segmentation: 'vad', degrade: true }));
     const levels = [];
     try {
       for (let k = 1; k <= maxStreams; k++) {
@@ -138,6 +141,6 @@ export async function concurrencySection({ providers, maxStreams, concurrencySec
     ]),
   );
   const summaryLine = results.map((r) => `${r.provider}: ${r.sustainedStreams} sustained (tested up to ${r.testedUpTo})`).join('; ');
-  const md = `### Concurrency (real-time streams, VAD segmentation)\n\nEach level: k streams at real-time pace for ${concurrencySeconds} s (starts staggered by 0.37 s, different sentences), one sweep per provider. Sustained = no drops/errors, every final within 3 s, backlog (/metrics \`echopanel_stream_backlog_seconds\`, polled every 1 s) ends < 2 s and its slope over the second half < 0.05 s/s. The sweep stops one level after the first failure. **${summaryLine}.**\n\n${markdownTable(['provider', 'streams', 'sustained', 'final p50 ms', 'final p95 ms', 'max backlog s', 'backlog slope s/s', 'dropped s', 'drain after stop ms', 'max degrade level', 'errors'], rows)}`;
+  const md = `### Concurrency (real-time streams, VAD segmentation)\n\nEach level: k streams at real-time pace for ${concurrencySeconds} s (starts staggered by 0.37 s, different sentences), one sweep per provider. Sustained = no drops/errors, every utterance's final within 3 s of its last sample, every stream \`done\` within 3 s of its last frame. Degrade ladder on (its level from /metrics). Backlog = /metrics \`echopanel_stream_backlog_seconds\` polled every 1 s (a sawtooth: an utterance's audio waits until the VAD closes it), slope over the second half. The sweep stops one level after the first failure. **${summaryLine}.**\n\n${markdownTable(['provider', 'streams', 'sustained', 'final p50 ms', 'final p95 ms', 'max backlog s', 'backlog slope s/s', 'dropped s', 'drain after stop ms', 'max degrade level', 'errors'], rows)}`;
   return { md, json: { seconds: concurrencySeconds, maxStreams, results } };
 }

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRuntime, decodeWav, encodeWav, pcmFrames, wordErrorRate } from '@echopanel/core';
 import { concatPcm, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
-import { ensurePywhispercpp, startFasterWhisperFloor, whisperCppFloorRun } from '../lib/engine-floors.mjs';
+import { ensurePywhispercpp, startFasterWhisperFloor, startWhisperCppFloor, whisperCppFloorRun } from '../lib/engine-floors.mjs';
 import { benchConfig, cacheDir, repoRoot, startBenchServer, writeConfig } from '../lib/server-process.mjs';
 import { fmt, fmtRange, markdownTable, summary } from '../lib/stats.mjs';
 import { streamPcm } from '../lib/ws-stream.mjs';
@@ -56,6 +56,7 @@ export async function rtfSection({ providers, runs, beam, wav, python, log }) {
     await provider.load();
     const server = await startBenchServer(config);
     let floor;
+    let yardstick;
     if (name === 'faster-whisper') {
       const model = await runtime.models.resolve('tiny.en', 'ct2');
       const fw = await startFasterWhisperFloor({ python, modelPath: model.path, wavPath: audio.file, computeType: 'int8' });
@@ -63,10 +64,15 @@ export async function rtfSection({ providers, runs, beam, wav, python, log }) {
     } else if (name === 'whisper-cpp') {
       ensurePywhispercpp(python);
       const model = await runtime.models.resolve('tiny.en', 'ggml');
+      const cpp = await startWhisperCppFloor({ ggmlPath: model.path, wavPath: audio.file, threads: cores, beam });
       floor = {
+        run: () => cpp.run(),
+        stop: cpp.stop,
+        label: `whisper.cpp called directly through the provider's smart-whisper addon (${cores} threads)`,
+      };
+      yardstick = {
         run: async () => whisperCppFloorRun({ python, ggmlPath: model.path, wavPath: audio.file, chunkSeconds: 30, threads: cores, beam }),
-        stop: () => {},
-        label: `whisper.cpp via ${'pywhispercpp'} (${cores} threads)`,
+        label: `PyPI ${'pywhispercpp'} (prebuilt whisper.cpp, ${cores} threads)`,
       };
     } else {
       throw new Error(`no engine floor for provider ${name}`);
@@ -76,10 +82,12 @@ export async function rtfSection({ providers, runs, beam, wav, python, log }) {
       provider: () => timeProvider(provider, audio.samples),
       server: () => timeServer(server, audio.samples),
     };
-    const ms = { floor: [], provider: [], server: [] };
+    if (yardstick) sides.yardstick = () => yardstick.run();
+    const ms = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
     const text = {};
     try {
-      for (const side of Object.keys(sides)) text[side] = (await sides[side]()).text; // warm-up
+      // Warm-up of the resident sides (the pywhispercpp yardstick warms up inside each of its runs).
+      for (const side of Object.keys(sides).filter((k) => k !== 'yardstick')) text[side] = (await sides[side]()).text;
       const names = Object.keys(sides);
       for (let i = 0; i < runs; i++) {
         const order = names.map((_, k) => names[(k + i) % names.length]);
@@ -98,16 +106,24 @@ export async function rtfSection({ providers, runs, beam, wav, python, log }) {
     results.push({
       provider: name,
       floor: floor.label,
+      yardstick: yardstick?.label,
+      yardstickOverFloor: yardstick ? rtf.yardstick.median / rtf.floor.median : undefined,
       audioSeconds: seconds,
       ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, summary(v)])),
       rtf,
       providerOverFloor: rtf.provider.median / rtf.floor.median,
       serverOverFloor: rtf.server.median / rtf.floor.median,
       serverOverProvider: rtf.server.median / rtf.provider.median,
-      // Ratios of the fastest runs: on a shared machine the minimum is the run least disturbed by others.
-      minRatios: { providerOverFloor: rtf.provider.min / rtf.floor.min, serverOverFloor: rtf.server.min / rtf.floor.min },
+      // Paired ratios: each round's sides ran back to back, so their ratio cancels most of the load drift of a
+      // shared machine; the median over rounds is the overhead figure the targets use.
+      paired: {
+        providerOverFloor: summary(ms.provider.map((x, i) => x / ms.floor[i])),
+        serverOverFloor: summary(ms.server.map((x, i) => x / ms.floor[i])),
+        serverOverProvider: summary(ms.server.map((x, i) => x / ms.provider[i])),
+      },
       agreement: {
         providerVsFloorWer: wordErrorRate(text.floor, text.provider).wer,
+        yardstickVsProviderWer: text.yardstick ? wordErrorRate(text.yardstick, text.provider).wer : undefined,
         serverVsFloorWer: wordErrorRate(text.floor, text.server).wer,
       },
       texts: text,
@@ -115,7 +131,7 @@ export async function rtfSection({ providers, runs, beam, wav, python, log }) {
     });
   }
   const table = markdownTable(
-    ['provider', 'engine floor RTF', 'provider RTF', 'server (WS) RTF', 'provider / floor', 'server / floor', 'server / provider', 'min-run ratios prov / server vs floor', 'WER vs floor (prov / server)'],
+    ['provider', 'engine floor RTF', 'provider RTF', 'server (WS) RTF', 'provider / floor', 'server / floor', 'server / provider', 'paired server / floor, median (min–max)', 'paired provider / floor', 'WER vs floor (prov / server)'],
     results.map((r) => [
       r.provider,
       fmtRange(r.rtf.floor, 3),
@@ -124,10 +140,12 @@ export async function rtfSection({ providers, runs, beam, wav, python, log }) {
       fmt(r.providerOverFloor, 3),
       fmt(r.serverOverFloor, 3),
       fmt(r.serverOverProvider, 3),
-      `${fmt(r.minRatios.providerOverFloor, 3)} / ${fmt(r.minRatios.serverOverFloor, 3)}`,
+      fmtRange(r.paired.serverOverFloor, 3),
+      fmtRange(r.paired.providerOverFloor, 3),
       `${fmt(r.agreement.providerVsFloorWer * 100, 1)}% / ${fmt(r.agreement.serverVsFloorWer * 100, 1)}%`,
     ]),
   );
-  const md = `### RTF: engine floor vs provider vs server\n\nAudio: ${audio.label}, ${seconds.toFixed(2)} s, one decode of the whole recording per side (tiny.en, beam ${beam}; faster-whisper int8); median of ${runs} interleaved runs (min–max); ratios are of the medians, and of the fastest runs (least disturbed by other load). The server side is wall time from the first frame sent (as fast as the socket takes it) to \`done\`.\n\n${table}`;
+  const notes = results.map((r) => `- ${r.provider}: engine floor = ${r.floor}${r.yardstick ? `; yardstick = ${r.yardstick}: RTF ${fmtRange(r.rtf.yardstick, 3)}, ${fmt(r.yardstickOverFloor, 2)}× the floor (agreement with the provider's text: WER ${fmt(r.agreement.yardstickVsProviderWer * 100, 1)}%)` : ''}`).join('\n');
+  const md = `### RTF: engine floor vs provider vs server\n\nAudio: ${audio.label}, ${seconds.toFixed(2)} s, one decode of the whole recording per side (tiny.en, beam ${beam}; faster-whisper int8); median of ${runs} interleaved runs (min–max); ratios are of the medians, and paired (each round's sides ran back to back; the median of the per-round ratios cancels most load drift). The server side is wall time from the first frame sent (as fast as the socket takes it) to \`done\`.\n\n${table}\n\n${notes}`;
   return { md, json: { audio: { label: audio.label, seconds }, beam, runs, results } };
 }
