@@ -22,6 +22,8 @@ export function installApiKey(app: FastifyInstance, apiKey: string | undefined):
     const message = given === undefined
       ? 'this server requires an API key: send "Authorization: Bearer <key>" (or X-API-Key)'
       : 'the API key is not valid';
+    // A refused WebSocket upgrade must not leave its socket open (it is outside the HTTP server's keep-alive handling).
+    if (req.headers.upgrade) reply.header('connection', 'close');
     return reply.code(401).header('www-authenticate', 'Bearer').send(apiErrorBody('UNAUTHORIZED', message, 401));
   });
 }

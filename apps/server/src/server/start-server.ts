@@ -67,6 +67,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = toApiError(err);
     if (status >= 500) logger.error({ err: errorMessage(err), url: req.url }, 'request failed');
+    // An upload refused mid-body leaves the rest unread: close the connection rather than keep it busy.
+    if (status === 413) reply.header('connection', 'close');
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((req, reply) =>
@@ -104,6 +106,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     for (const c of connections) c.sendStatus();
   });
 
+  // Upgraded sockets leave the HTTP server's bookkeeping: track them so a shutdown can end every one.
+  const upgraded = new Set<import('node:stream').Duplex>();
+  app.server.on('upgrade', (_req, socket) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+  });
+  // An upgrade answered with an HTTP error (401, 404, 503) is over: end its socket now.
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.headers.upgrade && reply.statusCode >= 400) req.raw.socket?.end();
+  });
   try {
     await app.listen({ host, port });
   } catch (err) {
@@ -123,7 +135,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       const grace = opts.graceMs ?? cfg.shutdownGraceMs;
       logger.info({ streams: connections.size, graceMs: grace }, 'shutting down: finishing live streams');
       await Promise.all([...connections].map((c) => c.shutdown(grace)));
-      await app.close();
+      // In-flight HTTP requests get the grace period too; then whatever is left is cut.
+      const closed = app.close();
+      let timer: NodeJS.Timeout | undefined;
+      const late = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), grace)))]);
+      clearTimeout(timer);
+      if (late) {
+        logger.warn({}, 'requests still open after the grace period; closing their connections');
+        app.server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
+        await closed;
+      }
       await engine.close();
       logger.info({}, 'server stopped');
     })();

@@ -15,7 +15,10 @@ export class StreamClient {
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
-      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      this.ws.once('unexpected-response', (req, res) => {
+        req.destroy();
+        reject(new Error(`HTTP ${res.statusCode}`));
+      });
     });
     this.opened.catch(() => undefined);
     this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));

@@ -47,6 +47,7 @@ export class StreamConnection {
   private timer?: NodeJS.Timeout;
   private readonly logger: Logger;
   private finished?: Promise<StreamStats>;
+  private warnedAfterStop = false;
   private resolveClosed!: () => void;
   /** Settles when the socket has closed and the stream is accounted. */
   readonly closed = new Promise<void>((r) => (this.resolveClosed = r));
@@ -94,10 +95,17 @@ export class StreamConnection {
       this.close(CLOSE.goingAway, 'server shutting down');
       return;
     }
-    if (this.state === 'streaming') this.stop();
+    const deadline = Date.now() + graceMs;
+    if (this.state === 'streaming') {
+      // Audio the client sent just before the signal is still on its way: take it for a moment, then finish.
+      const window = Math.min(1000, Math.floor(graceMs / 4));
+      this.sendStatus({ shutting_down: true, accepting_audio_ms: window });
+      await Promise.race([this.finished, new Promise((r) => setTimeout(r, window))]);
+      this.stop();
+    }
     if (this.finished) {
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
+      const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), Math.max(0, deadline - Date.now()))));
       const r = await Promise.race([this.finished, timedOut]);
       clearTimeout(timer);
       if (r === 'timeout') {
@@ -129,7 +137,10 @@ export class StreamConnection {
     }
     if (this.state === 'waiting') this.begin(defaultStart());
     if (this.state !== 'streaming') {
-      if (this.state === 'stopping') this.sendError('INVALID_STATE', 'audio after "stop" is ignored');
+      if (this.state === 'stopping' && !this.warnedAfterStop) {
+        this.warnedAfterStop = true;
+        this.sendError('INVALID_STATE', 'audio after "stop" is ignored');
+      }
       return;
     }
     if (data.byteLength > this.ctx.maxFrameBytes) {
