@@ -70,6 +70,7 @@ export class EngineHost {
   private readonly dropPolicy = new DropPolicy();
   private vadOn = true;
   private degradeDropped = 0;
+  private autoSelection?: Promise<Record<string, unknown>>;
   private readonly streamBacklogs = new Map<object, number>();
   private readonly statusListeners = new Set<() => void>();
   private closed = false;
@@ -287,11 +288,25 @@ export class EngineHost {
         return { name: p.name, package: p.origin.packageName, version: p.origin.version ?? p.plugin.version, ...availability };
       }),
     );
+    // Profile and recommendation even when the provider is configured (what `auto` would pick here), cached.
+    this.autoSelection ??= this.selection.recommendation
+      ? Promise.resolve({ profile: this.selection.profile, recommendation: this.selection.recommendation })
+      : autoSelect(this.runtime).then(
+          (a): Record<string, unknown> => ({ profile: a.profile, recommendation: a.recommendation ?? null, ...(a.error ? { recommendationError: a.error } : {}) }),
+          (err: unknown) => ({ recommendationError: errorMessage(err) }),
+        );
     return {
       selection: this.selection,
-      active: { provider: this.providerName, model: this.manager.modelInfo() ?? { name: this.modelName }, state: this.manager.state },
+      ...(await this.autoSelection),
+      active: {
+        provider: this.providerName,
+        model: this.manager.modelInfo() ?? { name: this.modelName },
+        state: this.manager.state,
+        ...(this.pair ? { failover: this.pair.health().failover } : {}),
+      },
       segmentation: this.runtime.config.asr.segmentation,
       vad: this.vadStatus(),
+      degrade: this.ladder.health(),
       providers,
       failures: this.runtime.failureReport(),
     };

@@ -52,6 +52,9 @@ describe('health and introspection', () => {
     const caps = (await (await fetch(`${url}/capabilities`)).json()) as Record<string, any>;
     expect(caps.active.provider).toBe('faster-whisper');
     expect(caps.selection.reason).toMatch(/configured/);
+    expect(caps.profile.cpuCores).toBeGreaterThan(0);
+    expect(caps.recommendation.provider).toEqual(expect.any(String));
+    expect(caps.degrade).toMatchObject({ enabled: false, level: 'NORMAL' });
     const fw = caps.providers.find((p: { name: string }) => p.name === 'faster-whisper');
     expect(fw).toMatchObject({ available: true });
     expect(caps.providers.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['faster-whisper', 'whisper-cpp', 'voxtral']));

@@ -47,7 +47,10 @@ export async function waitForHealth(url: string, status: number, headers: Record
   }
 }
 
-/** Prometheus text → samples (name with labels → value); throws on a line that is not valid exposition format. */
+/**
+ * Prometheus text → samples (name with labels → value); throws on a line that is not valid exposition format.
+ * Values parse as Go's ParseFloat does (NaN and Inf in any case: prom-client writes `Nan`).
+ */
 export function parsePrometheus(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
@@ -55,9 +58,9 @@ export function parsePrometheus(text: string): Map<string, number> {
       if (line.startsWith('#') && !/^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* /.test(line)) throw new Error(`bad comment line: ${line}`);
       continue;
     }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})?) (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})?) (-?[0-9.eE+-]+|[nN][aA][nN]|[+-]?[iI][nN][fF])$/.exec(line);
     if (!m) throw new Error(`not Prometheus text: ${line}`);
-    out.set(m[1], Number(m[2]));
+    out.set(m[1], /^[nN]/.test(m[2]) ? Number.NaN : /inf/i.test(m[2]) ? (m[2].startsWith('-') ? -Infinity : Infinity) : Number(m[2]));
   }
   return out;
 }

@@ -211,6 +211,8 @@ export class StreamConnection {
       sample_rate: start.sample_rate,
       segmentation: this.session.mode,
     });
+    // A client joining a degraded server learns it at once, not at the next change.
+    if (engine.degradeLevel() !== 'NORMAL') this.sendStatus();
     this.logger.info({ session: joined.session, source: start.source, mode: this.session.mode }, 'stream started');
   }
 
