@@ -2,7 +2,7 @@ import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
 import { errorMessage, silentLogger, type EchoPanelRuntime, type Logger } from '@echopanel/core';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { apiErrorBody, toApiError } from './api-error.js';
 import { assertSafeBind, installApiKey } from './auth.js';
 import { EngineHost } from './engine-host.js';
@@ -61,7 +61,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
   const app = Fastify({
     ...(isPino(logger) ? { loggerInstance: logger as unknown as FastifyBaseLogger } : {}),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
   });
   app.setErrorHandler((err, req, reply) => {
