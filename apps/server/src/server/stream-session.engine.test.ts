@@ -6,7 +6,7 @@
 import { StreamSession, wordErrorRate, type ASRProvider, type StreamEvent, type StreamSessionOptions } from '@echopanel/core';
 import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
 import type { SileroVadEngine } from '@echopanel/vad-silero';
-import { realFasterWhisper, realSilero } from './__fixtures__/real-engine.js';
+import { realFasterWhisper, realSilero, realWhisperCpp, standinTones, standinVoxtral } from './__fixtures__/real-engine.js';
 
 let provider: ASRProvider;
 let vad: SileroVadEngine;
@@ -148,5 +148,42 @@ describe('StreamSession on the real engine', () => {
     expect(stats.dropReasons['client disconnected']).toBeGreaterThan(0);
     expect(events[events.length - 1].type).toBe('done');
     expect(() => session.push(new Int16Array(10))).toThrow(/after the stream was stopped/);
+  });
+});
+
+describe('StreamSession on other engines', () => {
+  it('whisper.cpp (real, in-process): vad mode through its decode', async () => {
+    const cpp = await realWhisperCpp();
+    try {
+      await cpp.load();
+      const pcm = concatPcm(silence(0.5), synthesizeSpeech(SPEECH_SENTENCES[2]).samples, silence(1), synthesizeSpeech(SPEECH_SENTENCES[3]).samples, silence(0.8));
+      const events: StreamEvent[] = [];
+      const session = new StreamSession({ provider: cpp, detector: vad.createDetector({ sampleRate: 16000 }), onEvent: (e) => events.push(e) });
+      expect(session.mode).toBe('vad');
+      pushAll(session, pcm);
+      const stats = await session.end();
+      expect(wordErrorRate(`${SPEECH_SENTENCES[2]} ${SPEECH_SENTENCES[3]}`, finalsText(events)).wer).toBeLessThanOrEqual(0.2);
+      expectAccounted(stats, pcm.length);
+    } finally {
+      await cpp.unload();
+    }
+  });
+
+  it('a provider without decode (voxtral, on its stand-in) streams through its own transcribe, accounted the same', async () => {
+    const vox = await standinVoxtral();
+    try {
+      expect(vox.capabilities.decode).toBeFalsy();
+      const words = ['hello', 'world', 'alpha', 'bravo', 'charlie', 'delta'];
+      const pcm = standinTones(words);
+      const events: StreamEvent[] = [];
+      const session = new StreamSession({ provider: vox, detector: vad.createDetector({ sampleRate: 16000 }), segmentation: 'vad', onEvent: (e) => events.push(e) });
+      expect(session.mode).toBe('fixed');
+      pushAll(session, pcm);
+      const stats = await session.end();
+      expect(finalsText(events).toLowerCase().replace(/[^a-z ]/g, '').split(/\s+/).filter(Boolean)).toEqual(words);
+      expectAccounted(stats, pcm.length);
+    } finally {
+      await vox.unload();
+    }
   });
 });

@@ -1,8 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModelResolver, silentLogger, systemClock, type ASRProvider, type PluginContext } from '@echopanel/core';
 import fasterWhisper from '@echopanel/provider-faster-whisper';
+import voxtral from '@echopanel/provider-voxtral';
+import whisperCpp from '@echopanel/provider-whisper-cpp';
 import { SileroVadEngine } from '@echopanel/vad-silero';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../..');
@@ -34,4 +37,41 @@ export async function realSilero(): Promise<SileroVadEngine> {
   const engine = new SileroVadEngine();
   await engine.load();
   return engine;
+}
+
+/** The real whisper.cpp provider on the bundled tiny.en (converted to ggml into the store on first use). */
+export async function realWhisperCpp(config: Record<string, unknown> = {}): Promise<ASRProvider> {
+  return whisperCpp.create(whisperCpp.configSchema.parse({ model: 'tiny.en', ...config }), pluginContext());
+}
+
+/**
+ * The voxtral provider driving the voxtral.c stand-in from its package's test fixtures (the real binary and its
+ * 8.9 GB weights are not obtainable here): a provider without `decode`, which streams by itself. The stand-in
+ * "recognizes" tones: word i of its vocabulary is a 0.32 s tone of 400 + 100·i Hz.
+ */
+export async function standinVoxtral(): Promise<ASRProvider> {
+  const modelDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'voxtral-model-')), 'voxtral');
+  mkdirSync(modelDir);
+  const header = Buffer.from('{}');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  writeFileSync(path.join(modelDir, 'consolidated.safetensors'), Buffer.concat([len, header]));
+  writeFileSync(path.join(modelDir, 'tekken.json'), '{"vocab": [], "special_tokens": []}');
+  writeFileSync(path.join(modelDir, 'params.json'), '{"dim": 3072}');
+  const binary = path.join(REPO_ROOT, 'packages/provider-voxtral/test-fixtures/voxtral-standin.mjs');
+  return voxtral.create(voxtral.configSchema.parse({ binary, modelDir, intervalSeconds: 0.5, maxSpeed: 8 }), pluginContext());
+}
+
+/** PCM the voxtral stand-in transcribes as `words` (its vocabulary: hello, world, alpha, bravo, …). */
+export function standinTones(words: readonly string[]): Int16Array {
+  const vocab = ['hello', 'world', 'alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot'];
+  const rate = 16000;
+  const parts: number[] = new Array(Math.round(0.3 * rate)).fill(0);
+  for (const w of words) {
+    const f = 400 + 100 * vocab.indexOf(w);
+    for (let k = 0; k < Math.round(0.32 * rate); k++) parts.push(Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * f * k) / rate)));
+    for (let k = 0; k < Math.round(0.16 * rate); k++) parts.push(0);
+  }
+  for (let k = 0; k < rate; k++) parts.push(0);
+  return Int16Array.from(parts);
 }
