@@ -108,8 +108,10 @@ for (const computeType of ['int8', 'float32']) {
     const own = median(p.map((x, i) => x / e[i]));
     const agreement = wordErrorRate(directText, providerText).wer;
     rows.push({ computeType, beam, ratio, paired, own });
+    // The provider's text can differ where core's hallucination guard dropped a segment; show it.
+    const diff = agreement > 0 ? `\n           direct:   ${directText}\n           provider: ${providerText}` : '';
     console.log(
-      `${computeType.padEnd(8)} ${String(beam).padStart(4)} | ${fmt(d).padEnd(18)} ${(median(d) / 1000 / seconds).toFixed(3)}  | ${fmt(p).padEnd(18)} ${(median(p) / 1000 / seconds).toFixed(3)}  | ${ratio.toFixed(3)}, ${paired.toFixed(3)}                | ${fmt(e).padEnd(19)} | ${own.toFixed(4)}       | ${(agreement * 100).toFixed(1)}%`,
+      `${computeType.padEnd(8)} ${String(beam).padStart(4)} | ${fmt(d).padEnd(18)} ${(median(d) / 1000 / seconds).toFixed(3)}  | ${fmt(p).padEnd(18)} ${(median(p) / 1000 / seconds).toFixed(3)}  | ${ratio.toFixed(3)}, ${paired.toFixed(3)}                | ${fmt(e).padEnd(19)} | ${own.toFixed(4)}       | ${(agreement * 100).toFixed(1)}%${diff}`,
     );
   }
   const h = provider.health();
