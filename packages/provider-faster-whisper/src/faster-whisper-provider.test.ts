@@ -177,6 +177,21 @@ describe('FasterWhisperProvider (real faster-whisper worker, tiny.en)', () => {
     expect(await provider.tune({ beamSize: 5, chunkSeconds: 15 })).toEqual({ beamSize: 5, chunkSeconds: 15 });
   });
 
+  it('tune({ model }) resolves the new weights first and swaps the worker; an unknown model is not applied', async () => {
+    const before = provider.health().workerPid;
+    const dir = await tinyEnDir();
+    // The same weights by explicit path: a different reference, resolved by path, in a new worker.
+    expect(await provider.tune({ model: dir })).toEqual({ model: dir });
+    expect(provider.modelInfo()).toMatchObject({ path: dir, name: expect.any(String) });
+    expect(provider.health().workerPid).not.toBe(before);
+    expect(provider.health().extra).toMatchObject({ model: dir });
+    expect(await provider.tune({ model: 'no-such-model' })).toEqual({});
+    expect(provider.health().extra).toMatchObject({ model: dir });
+    const segs = await provider.decode(synthesizeSpeech(SPEECH_SENTENCES[2]).samples, { sampleRate: 16000 });
+    expect(wordErrorRate(SPEECH_SENTENCES[2], segs.map((x) => x.text).join(' ')).wer).toBeLessThan(0.1);
+    expect(await provider.tune({ model: 'tiny.en' })).toEqual({ model: 'tiny.en' });
+  });
+
   it('unload stops the worker and frees its memory; the next transcribe loads lazily', async () => {
     const pid = provider.health().workerPid!;
     await provider.unload();
