@@ -295,8 +295,9 @@ export class EngineHost {
           (a): Record<string, unknown> => ({ profile: a.profile, recommendation: a.recommendation ?? null, ...(a.error ? { recommendationError: a.error } : {}) }),
           (err: unknown) => ({ recommendationError: errorMessage(err) }),
         );
+    const { recommendation: _r, profile: _p, ...selection } = this.selection;
     return {
-      selection: this.selection,
+      selection,
       ...(await this.autoSelection),
       active: {
         provider: this.providerName,
