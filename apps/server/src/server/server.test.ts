@@ -14,6 +14,8 @@ let s: Awaited<ReturnType<typeof testServer>>;
 let url: string;
 let healthWhileLoading: { status: number; body: Record<string, unknown> };
 let liveWhileLoading: number;
+let streamWhileLoading: { error: Record<string, unknown>; close: number };
+let uploadWhileLoading: { status: number; body: Record<string, any> };
 
 const speech = (i: number) => synthesizeSpeech(SPEECH_SENTENCES[i]).samples;
 
@@ -24,6 +26,15 @@ beforeAll(async () => {
   const res = await fetch(`${url}/health`);
   healthWhileLoading = { status: res.status, body: (await res.json()) as Record<string, unknown> };
   liveWhileLoading = (await fetch(`${url}/health/live`)).status;
+  const early = new StreamClient(`${url}/v1/stream`);
+  await early.opened;
+  early.send({ type: 'start' });
+  streamWhileLoading = { error: await early.waitType('error'), close: (await early.closed).code };
+  const form = new FormData();
+  form.append('file', new Blob([encodeWav(speech(3), 16000)]), 'a.wav');
+  form.append('model', 'whisper-1');
+  const up = await fetch(`${url}/v1/audio/transcriptions`, { method: 'POST', body: form });
+  uploadWhileLoading = { status: up.status, body: (await up.json()) as Record<string, any> };
   await waitForHealth(url, 200);
 }, 300000);
 afterAll(() => stopServer(s), 60000);
@@ -35,6 +46,11 @@ describe('health and introspection', () => {
     expect(['UNINITIALIZED', 'LOADING', 'WARMING_UP']).toContain(healthWhileLoading.body.model_state);
     expect(healthWhileLoading.body.reason).toMatch(/^model /);
     expect(liveWhileLoading).toBe(200);
+    // Work that needs the model is refused with the reason until it is ready.
+    expect(streamWhileLoading.error).toMatchObject({ code: 'NOT_READY' });
+    expect(streamWhileLoading.close).toBe(1013);
+    expect(uploadWhileLoading.status).toBe(503);
+    expect(uploadWhileLoading.body.error.code).toBe('NOT_READY');
     const res = await fetch(`${url}/health`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
