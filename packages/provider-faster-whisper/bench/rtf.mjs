@@ -11,7 +11,8 @@
 //        [--model tiny.en] [--python PY]   (without --wav, a synthesized 4-sentence recording is used)
 // Needs a build: npx tsc -b packages/provider-faster-whisper
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -39,11 +40,16 @@ let wavPath = args.wav;
 if (!wavPath) {
   const pcm = concatPcm(...SPEECH_SENTENCES.map((t) => synthesizeSpeech(t, { padSeconds: 0.3 }).samples));
   wavPath = path.join(path.dirname(synthesizeSpeech(SPEECH_SENTENCES[0]).wavPath), 'bench-fw-4-sentences.wav');
-  (await import('node:fs')).writeFileSync(wavPath, encodeWav(pcm, 16000));
+  writeFileSync(wavPath, encodeWav(pcm, 16000));
 }
 const { samples, sampleRate } = decodeWav(readFileSync(wavPath));
 if (sampleRate !== 16000) throw new Error(`${wavPath}: need 16 kHz (got ${sampleRate})`);
 const seconds = samples.length / 16000;
+// Both sides must see the same samples: core's decodeWav rescales positive 16-bit values (off by one LSB on
+// some), so the direct side reads a copy written from exactly what the provider gets.
+const inputName = path.basename(wavPath);
+wavPath = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-fw-')), 'input.wav');
+writeFileSync(wavPath, encodeWav(samples, 16000));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (xs) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
@@ -62,7 +68,7 @@ async function startDirect(computeType) {
   };
 }
 
-console.log(`faster-whisper provider vs direct Python, ${path.basename(wavPath)} (${seconds.toFixed(2)} s), model ${args.model} (${model.path})`);
+console.log(`faster-whisper provider vs direct Python, ${inputName} (${seconds.toFixed(2)} s), model ${args.model} (${model.path})`);
 console.log(`python ${python}, cpuThreads ${args.threads}, ${runs} runs each after 1 warm-up, times in ms: median (min–max)\n`);
 console.log('compute  beam | direct ms          RTF    | provider ms        RTF    | vs direct (medians, paired) | in-worker engine ms | own overhead | WER prov vs direct');
 const rows = [];
@@ -119,6 +125,7 @@ for (const computeType of ['int8', 'float32']) {
   await provider.unload();
   direct.stop();
 }
+rmSync(path.dirname(wavPath), { recursive: true, force: true });
 const worst = Math.max(...rows.map((r) => r.ratio));
 const worstPaired = Math.max(...rows.map((r) => r.paired));
 const worstOwn = Math.max(...rows.map((r) => r.own));
