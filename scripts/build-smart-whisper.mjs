@@ -11,6 +11,9 @@
 //   1. `whisper_context_params` was left uninitialised (only `use_gpu` set): flash_attn / dtw fields held stack
 //      garbage. Now it starts from whisper_context_default_params().
 //   2. A failed model load called whisper_print_timings(NULL) and crashed the process. Now it reports the error.
+//   3. Every inference allocates a whisper_state (~170 MB of compute buffers and caches) on a libuv thread and
+//      frees it after; glibc keeps much of that in per-thread arenas, so RSS grew ~50 MB per inference up to
+//      several hundred MB. malloc_trim(0) after freeing a state or a model hands it back (glibc only).
 //
 // Usage:
 //   node scripts/build-smart-whisper.mjs [--variant auto|native|portable] [--force] [--keep <dir>] [--check]
@@ -48,6 +51,28 @@ const PATCHES = [
     find: '        if (context == nullptr) {\n            SetError("Failed to initialize whisper context");\n        }\n        whisper_print_timings(context);',
     replace:
       '        if (context == nullptr) {\n            SetError("Failed to initialize whisper context");\n            return; // echopanel: print_timings(NULL) crashed the process\n        }\n        whisper_print_timings(context);',
+  },
+  {
+    file: 'src/binding/transcribe.cc',
+    find: '#include "transcribe.h"\n',
+    replace: '#include "transcribe.h"\n#if defined(__GLIBC__)\n#include <malloc.h> // echopanel: malloc_trim\n#endif\n',
+  },
+  {
+    file: 'src/binding/transcribe.cc',
+    find: '            whisper_free_state(state);\n        }\n',
+    replace:
+      '            whisper_free_state(state);\n#if defined(__GLIBC__)\n            malloc_trim(0); // echopanel: return the freed state to the OS\n#endif\n        }\n',
+  },
+  {
+    file: 'src/binding/model.cc',
+    find: '    void Execute() override { whisper_free(context); }',
+    replace:
+      '    void Execute() override {\n        whisper_free(context);\n#if defined(__GLIBC__)\n        malloc_trim(0); // echopanel: return the freed model to the OS\n#endif\n    }',
+  },
+  {
+    file: 'src/binding/model.cc',
+    find: '#include "model.h"\n',
+    replace: '#include "model.h"\n#if defined(__GLIBC__)\n#include <malloc.h> // echopanel: malloc_trim\n#endif\n',
   },
 ];
 

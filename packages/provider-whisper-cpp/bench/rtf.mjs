@@ -12,11 +12,12 @@
 //     --beam 5 --threads N  decoding settings for every engine (default: provider defaults)
 //     --yardstick-python <python with pywhispercpp>  (default ECHOPANEL_YARDSTICK_PYTHON or /tmp/venv-pwcpp/bin/python)
 //     --compare-builds      also time the portable and native addon builds (builds them if needed, ~20 s each)
+//     --reference <txt>     transcript for a WER line (default: the audio's .txt sibling when it exists)
 //     --json <file>         write all numbers as JSON too
 // Numbers are printed, never asserted.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +42,7 @@ const pythonPath = process.env.ECHOPANEL_PYTHON ?? (existsSync(path.join(repo, '
 
 const modelPath = args.model ?? (await core.ensureBundledGgml({ pythonPath })).path;
 const wav = args.audio ?? synthesizedAudio();
-const audio = core.decodeWav((await import('node:fs')).readFileSync(wav));
+const audio = core.decodeWav(readFileSync(wav));
 if (audio.sampleRate !== 16000) throw new Error(`${wav}: need 16 kHz audio, got ${audio.sampleRate}`);
 const audioSeconds = audio.samples.length / 16000;
 const hasYardstick = yardstickAvailable();
@@ -55,7 +56,8 @@ const results = { model: modelPath, audio: wav, audioSeconds, threads, beam, cor
 
 results.memory = await measureMemory();
 log(`memory: RSS +${mb(results.memory.loadDelta)} MB on load (${mb(results.memory.rssBeforeLoad)} → ${mb(results.memory.rssAfterLoad)} MB), ` +
-  `after unload ${mb(results.memory.rssAfterUnload)} MB; peak during one inference +${mb(results.memory.inferencePeakDelta)} MB`);
+  `after 3 load/infer/unload cycles ${mb(results.memory.rssAfterUnload)} MB ` +
+  `(${f((results.memory.rssAfterUnload / results.memory.rssBeforeLoad - 1) * 100)}%); peak during one inference +${mb(results.memory.inferencePeakDelta)} MB`);
 
 for (let round = 1; round <= rounds; round++) {
   for (const chunk of chunks) {
@@ -185,18 +187,28 @@ async function bestOf(firstThunk, secondThunk) {
 async function measureMemory() {
   const provider = makeProvider(4, 1);
   const speech = audio.samples.subarray(0, 16000 * 4);
+  // A warm cycle first (with an inference): allocator arenas and the addon's one-time state settle.
   await provider.load();
+  await provider.decode(speech, { sampleRate: 16000 });
   await provider.unload();
   const rssBeforeLoad = process.memoryUsage.rss();
-  await provider.load();
-  const rssAfterLoad = process.memoryUsage.rss();
-  let peak = rssAfterLoad;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
-  await provider.decode(speech, { sampleRate: 16000 });
-  clearInterval(timer);
-  await provider.unload();
-  const rssAfterUnload = process.memoryUsage.rss();
-  return { rssBeforeLoad, rssAfterLoad, loadDelta: rssAfterLoad - rssBeforeLoad, inferencePeakDelta: peak - rssAfterLoad, rssAfterUnload };
+  const cycles = [];
+  let peakDelta = 0;
+  for (let i = 0; i < 3; i++) {
+    const before = process.memoryUsage.rss();
+    await provider.load();
+    const loaded = process.memoryUsage.rss();
+    let peak = loaded;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+    await provider.decode(speech, { sampleRate: 16000 });
+    clearInterval(timer);
+    peakDelta = Math.max(peakDelta, peak - loaded);
+    await provider.unload();
+    cycles.push({ before, loaded, unloaded: process.memoryUsage.rss() });
+  }
+  const rssAfterLoad = cycles[0].loaded;
+  const rssAfterUnload = cycles.at(-1).unloaded;
+  return { rssBeforeLoad, rssAfterLoad, loadDelta: rssAfterLoad - rssBeforeLoad, inferencePeakDelta: peakDelta, rssAfterUnload, cycles };
 }
 
 /** Portable vs native addon builds of the same sources, through the raw binding in child processes. */
@@ -247,6 +259,12 @@ function summary() {
     log(`builds (chunk 4 s): portable RTF ${f(p)}, native RTF ${f(n)}, native is ×${f(p / n)} faster`);
   }
   const last = results.rows.at(-1);
+  const refFile = args.reference ?? wav.replace(/\.wav$/i, '.txt');
+  if (last && existsSync(refFile)) {
+    const ref = readFileSync(refFile, 'utf8').trim();
+    const ours = core.wordErrorRate(ref, last.single.text);
+    log(`WER vs ${refFile} (chunk ${last.chunk}s): provider ${f(ours.wer)}` + (last.ySingle ? `, yardstick ${f(core.wordErrorRate(ref, last.ySingle.text).wer)}` : ''));
+  }
   if (last) {
     log(`provider text (chunk ${last.chunk}s): ${last.single.text}`);
     if (last.ySingle) log(`yardstick text (chunk ${last.chunk}s): ${last.ySingle.text}`);

@@ -222,6 +222,20 @@ describe('WhisperCppProvider model lifecycle', () => {
     expect(Math.abs(after - baseline) / baseline).toBeLessThan(0.1);
   });
 
+  it('does not grow RSS inference after inference (each whisper_state is handed back to the OS)', async () => {
+    const provider = makeProvider({ chunkSeconds: 15 });
+    const speech = synthesizeSpeech(SPEECH_SENTENCES[3], { padSeconds: 0.3 });
+    await provider.load();
+    await provider.decode(speech.samples, { sampleRate: 16000 });
+    const warm = process.memoryUsage.rss();
+    for (let i = 0; i < 6; i++) await provider.decode(speech.samples, { sampleRate: 16000 });
+    const growth = process.memoryUsage.rss() - warm;
+    console.log(`RSS growth over 6 inferences: ${(growth / 1e6).toFixed(1)} MB`);
+    // Without the build script's malloc_trim patch this was ~50 MB per inference (glibc arenas keeping freed states).
+    expect(growth).toBeLessThan(40e6);
+    await provider.unload();
+  });
+
   it('reports a missing model in availability() and load() fails with MODEL_NOT_FOUND', async () => {
     const provider = makeProvider({ model: path.join(tmp, 'missing', 'ggml-nothing.bin') });
     const a = await provider.availability();
