@@ -43,13 +43,15 @@ describe('a third-party plugin outside the workspace, through the CLI', () => {
     expect(json.code).toBe(0);
     const out = JSON.parse(json.stdout);
     expect(out.provider).toBe('acme-echo');
-    expect(out.segments.map((s: { text: string }) => s.text)).toEqual(['X: 16000 samples', 'X: 8000 samples']);
-    expect(out.segments[1]).toMatchObject({ start: 1, end: 1.5, isFinal: true });
+    // The pipeline hands a provider without `decode` the stream in 100 ms frames, as a live client sends them.
+    expect(out.segments.map((s: { text: string }) => s.text)).toEqual(Array(15).fill('X: 1600 samples'));
+    expect(out.segments[14]).toMatchObject({ start: 1.4, end: 1.5, isFinal: true });
+    expect(out.stats).toMatchObject({ receivedSamples: 24000, transcribedSamples: 24000, droppedSamples: 0 });
     // The first-party defaults are not installed in this project: each is reported once, on one line.
     expect(json.stderr.split('\n').filter((l) => l.includes('PLUGIN_NOT_INSTALLED'))).toHaveLength(4);
 
     const srt = await cli(dir, ['transcribe', 'tone.wav', '--format', 'srt']);
-    expect(srt.stdout).toContain('00:00:01,000 --> 00:00:01,500\nX: 8000 samples');
+    expect(srt.stdout).toContain('15\n00:00:01,400 --> 00:00:01,500\nX: 1600 samples');
   });
 
   it('is listed by `providers --json` with package, version and availability', async () => {

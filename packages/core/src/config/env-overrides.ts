@@ -8,6 +8,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly name: string; readonly path
   { name: 'ECHOPANEL_LANGUAGE', path: ['asr', 'language'], type: 'string', description: 'transcription language' },
   { name: 'ECHOPANEL_CHUNK_SECONDS', path: ['asr', 'chunkSeconds'], type: 'number', description: 'fixed chunk length' },
   { name: 'ECHOPANEL_SEGMENTATION', path: ['asr', 'segmentation'], type: 'string', description: 'vad or fixed' },
+  { name: 'ECHOPANEL_WARMUP_LEVEL', path: ['asr', 'warmupLevel'], type: 'number', description: 'warmup level 1-3' },
+  { name: 'ECHOPANEL_DEGRADE_ENABLED', path: ['asr', 'degrade', 'enabled'], type: 'boolean', description: 'degrade ladder on/off' },
   { name: 'ECHOPANEL_VAD_ENABLED', path: ['vad', 'enabled'], type: 'boolean', description: 'VAD on/off' },
   { name: 'ECHOPANEL_HOST', path: ['server', 'host'], type: 'string', description: 'bind address' },
   { name: 'ECHOPANEL_PORT', path: ['server', 'port'], type: 'number', description: 'port' },

@@ -1,28 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import {
-  EchoPanelError,
-  decodeWav,
-  formatSrt,
-  formatText,
-  formatVtt,
-  pcmFrames,
-  resampleLinear,
-  type Segment,
-  type TranscriptionEvent,
-} from '@echopanel/core';
-import { loadRuntime } from '../load-runtime.js';
-import { selectProvider } from '../select-provider.js';
+import { EchoPanelError, decodeWav, formatSrt, formatText, formatVtt, resampleLinear } from '@echopanel/core';
+import { EngineHost } from '../../server/engine-host.js';
+import { transcribePcm } from '../../server/file-transcriber.js';
+import { cliLogger, loadRuntime } from '../load-runtime.js';
 
 const FORMATS = ['text', 'json', 'srt', 'vtt'] as const;
 type Format = (typeof FORMATS)[number];
 
-/** `echopanel transcribe FILE.wav`: decodes the WAV, streams it through the provider, prints the transcript. */
+/**
+ * `echopanel transcribe FILE.wav`: decodes the WAV and streams it through the same engine host and pipeline as
+ * the server (provider selection, ModelManager, VAD segmentation), then prints the transcript.
+ */
 export function registerTranscribeCommand(program: Command): void {
   program
     .command('transcribe')
     .description('transcribe a WAV file')
-    .argument('<file>', 'WAV file (PCM; other sample rates are resampled to 16 kHz)')
+    .argument('<file>', 'WAV file (PCM or float; other sample rates are resampled to 16 kHz)')
     .option('--config <file>', 'config file')
     .option('--provider <name>', 'provider (default: asr.provider from the config)')
     .option('--language <code>', 'language (default: asr.language)')
@@ -43,36 +37,45 @@ export function registerTranscribeCommand(program: Command): void {
         process.stderr.write(`echopanel: resampling ${audio.sampleRate} Hz to 16000 Hz\n`);
         samples = resampleLinear(samples, audio.sampleRate, 16000);
       }
-      const runtime = await loadRuntime(opts);
+      // --provider is the ECHOPANEL_ASR_PROVIDER override, so it goes through the same validation as config. A
+      // one-shot file job skips warmup and the degrade ladder (it is not real-time: nothing should be dropped).
+      const env = {
+        ECHOPANEL_WARMUP_LEVEL: '1',
+        ECHOPANEL_DEGRADE_ENABLED: 'false',
+        ...process.env,
+        ...(opts.provider ? { ECHOPANEL_ASR_PROVIDER: opts.provider } : {}),
+      };
+      const logger = cliLogger();
+      const runtime = await loadRuntime({ config: opts.config, env }, logger);
+      const host = await EngineHost.create({ runtime, logger }).catch(async (err: unknown) => {
+        await runtime.dispose();
+        throw err;
+      });
       try {
-        const provider = await selectProvider(runtime, opts.provider);
-        await provider.load();
-        const segments: Segment[] = [];
-        const errors: TranscriptionEvent[] = [];
-        const stats = { transcribed: 0, skipped: 0, dropped: 0 };
-        for await (const seg of provider.transcribe(pcmFrames(samples, 16000), {
-          sampleRate: 16000,
-          language: opts.language ?? runtime.config.asr.language,
-          onEvent: (e) => {
-            if (e.type === 'error') errors.push(e);
-            if (e.type === 'transcribed') stats.transcribed += e.samples;
-            if (e.type === 'skipped') stats.skipped += e.samples;
-            if (e.type === 'dropped') stats.dropped += e.samples;
-          },
-        })) {
-          if (seg.isFinal) segments.push(seg);
-        }
-        if (stats.dropped > 0) {
-          const last = errors.at(-1);
+        await host.start();
+        const provider = host.requireProvider();
+        const result = await transcribePcm(samples, {
+          provider,
+          detector: host.createDetector(),
+          asr: runtime.config.asr,
+          language: opts.language,
+        });
+        if (result.stats.droppedSamples > 0) {
+          const last = result.errors.at(-1);
           throw new EchoPanelError(
-            last && last.type === 'error' ? last.code : 'INFERENCE_FAILED',
-            `${(stats.dropped / 16000).toFixed(2)} s of audio could not be transcribed${last && last.type === 'error' ? `: ${last.message}` : ''}`,
+            last?.code ?? 'INFERENCE_FAILED',
+            `${(result.stats.droppedSamples / 16000).toFixed(2)} s of audio could not be transcribed${last ? `: ${last.message}` : ''}`,
           );
         }
+        const segments = result.segments;
         const format = opts.format as Format;
         const out =
           format === 'json'
-            ? JSON.stringify({ provider: provider.name, model: provider.modelInfo?.() ?? null, duration: samples.length / 16000, text: formatText(segments), segments }, null, 2) + '\n'
+            ? JSON.stringify(
+                { provider: host.providerName, model: provider.modelInfo?.() ?? null, duration: samples.length / 16000, text: formatText(segments), segments, stats: result.stats },
+                null,
+                2,
+              ) + '\n'
             : format === 'srt'
               ? formatSrt(segments)
               : format === 'vtt'
@@ -80,6 +83,7 @@ export function registerTranscribeCommand(program: Command): void {
                 : formatText(segments) + '\n';
         process.stdout.write(out);
       } finally {
+        await host.close();
         await runtime.dispose();
       }
     });
