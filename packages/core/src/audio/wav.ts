@@ -65,6 +65,10 @@ export function decodeWav(buf: Uint8Array): PcmAudio {
   const frames = Math.floor(data.byteLength / frameBytes);
   const out = new Int16Array(frames);
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (!isFloat && bytes === 2 && fmt.channels === 1) {
+    for (let i = 0; i < frames; i++) out[i] = dv.getInt16(i * 2, true);
+    return { sampleRate: fmt.sampleRate, samples: out, sourceChannels: 1, sourceBitsPerSample: 16 };
+  }
   for (let i = 0; i < frames; i++) {
     let acc = 0;
     for (let c = 0; c < fmt.channels; c++) {
@@ -101,9 +105,9 @@ export function encodeWav(samples: Int16Array, sampleRate: number): Buffer {
   return out;
 }
 
+/** Inverse of the /32768 used when reading, so 16-bit samples round-trip exactly. */
 function floatToInt16(v: number): number {
-  const s = Math.max(-1, Math.min(1, v));
-  return s < 0 ? Math.round(s * 32768) : Math.round(s * 32767);
+  return Math.max(-32768, Math.min(32767, Math.round(v * 32768)));
 }
 
 /** Names a non-WAV container from its magic bytes, for error messages. */
