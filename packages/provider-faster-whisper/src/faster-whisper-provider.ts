@@ -25,6 +25,7 @@ import {
   type Segment,
   type TranscribeOptions,
   type TranscriptionEvent,
+  inferenceHealthFields,
 } from '@echopanel/core';
 import type { FasterWhisperConfig } from './config.js';
 import { probePython, type ProbeOutcome } from './probe.js';
@@ -181,19 +182,11 @@ export class FasterWhisperProvider implements ASRProvider {
     return {
       provider: this.name,
       state: this.state,
-      rtf: m.rtf,
-      avgInferMs: m.avgInferMs,
-      p50InferMs: m.p50InferMs,
-      p95InferMs: m.p95InferMs,
-      p99InferMs: m.p99InferMs,
-      inferences: m.inferences,
+      ...inferenceHealthFields(m),
       backlog: this.runner.backlog,
-      droppedChunks: m.droppedChunks,
       modelResident: w !== undefined,
       ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
       ...(this.loadMs !== undefined ? { loadMs: this.loadMs } : {}),
-      consecutiveErrors: m.consecutiveErrors,
-      ...(m.lastError ? { lastError: m.lastError } : {}),
       restarts: this.runner.restarts,
       ...(w?.pid !== undefined ? { workerPid: w.pid } : {}),
       memory: {

@@ -17,6 +17,7 @@ import {
   type RuntimeTuning,
   type Segment,
   type TranscribeOptions,
+  inferenceHealthFields,
 } from '@echopanel/core';
 import { checkAvailability } from './availability.js';
 import type { VoxtralConfig } from './config.js';
@@ -367,19 +368,11 @@ export class VoxtralProvider implements ASRProvider {
     return {
       provider: this.name,
       state: this.state,
-      rtf: m.rtf,
-      avgInferMs: m.avgInferMs,
-      p50InferMs: m.p50InferMs,
-      p95InferMs: m.p95InferMs,
-      p99InferMs: m.p99InferMs,
-      inferences: m.inferences,
+      ...inferenceHealthFields(m),
       backlog: this.queue.depth,
-      droppedChunks: m.droppedChunks,
       modelResident: resident,
       ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
       ...(this.loadMs !== undefined ? { loadMs: this.loadMs } : {}),
-      consecutiveErrors: m.consecutiveErrors,
-      ...(m.lastError ? { lastError: m.lastError } : {}),
       restarts: this.restartCount,
       ...(proc?.pid !== undefined && !proc.hasExited ? { workerPid: proc.pid } : {}),
       memory: { processRssBytes: process.memoryUsage().rss, workerRssBytes: proc?.rssBytes() ?? 0 },

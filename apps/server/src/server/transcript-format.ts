@@ -1,4 +1,4 @@
-import type { Segment } from '@echopanel/core';
+import { formatSrt, formatVtt, type Segment } from '@echopanel/core';
 
 /** Response formats of OpenAI's `/v1/audio/transcriptions`. */
 export const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
@@ -49,30 +49,11 @@ export function verboseJson(result: TranscriptResult, granularities: readonly st
   };
 }
 
-/** SubRip subtitles. */
-export function toSrt(segments: readonly Segment[]): string {
-  return segments
-    .filter((s) => s.text.trim())
-    .map((s, i) => `${i + 1}\n${timestamp(s.start, ',')} --> ${timestamp(s.end, ',')}\n${s.text.trim()}\n`)
-    .join('\n');
-}
+/** SubRip subtitles (core's formatter, shared with the CLI). */
+export const toSrt: (segments: readonly Segment[]) => string = formatSrt;
 
-/** WebVTT subtitles. */
-export function toVtt(segments: readonly Segment[]): string {
-  const cues = segments
-    .filter((s) => s.text.trim())
-    .map((s) => `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}\n${s.text.trim()}\n`);
-  return ['WEBVTT\n', ...cues].join('\n');
-}
-
-function timestamp(seconds: number, sep: ',' | '.'): string {
-  const ms = Math.max(0, Math.round(seconds * 1000));
-  const h = Math.floor(ms / 3600000);
-  const m = Math.floor((ms % 3600000) / 60000);
-  const s = Math.floor((ms % 60000) / 1000);
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${pad(h)}:${pad(m)}:${pad(s)}${sep}${pad(ms % 1000, 3)}`;
-}
+/** WebVTT subtitles (core's formatter, shared with the CLI). */
+export const toVtt: (segments: readonly Segment[]) => string = formatVtt;
 
 const LANGUAGE_NAMES: Record<string, string> = {
   en: 'english', de: 'german', fr: 'french', es: 'spanish', it: 'italian', pt: 'portuguese', nl: 'dutch',

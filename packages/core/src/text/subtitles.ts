@@ -9,14 +9,18 @@ function stamp(seconds: number, sep: ',' | '.'): string {
   return `${pad(h)}:${pad(m)}:${pad(s)}${sep}${pad(ms % 1000, 3)}`;
 }
 
+function spoken(segments: readonly Segment[]): readonly Segment[] {
+  return segments.filter((s) => s.text.trim());
+}
+
 /** SubRip subtitles from final segments. */
 export function formatSrt(segments: readonly Segment[]): string {
-  return segments.map((s, i) => `${i + 1}\n${stamp(s.start, ',')} --> ${stamp(s.end, ',')}\n${s.text.trim()}\n`).join('\n');
+  return spoken(segments).map((s, i) => `${i + 1}\n${stamp(s.start, ',')} --> ${stamp(s.end, ',')}\n${s.text.trim()}\n`).join('\n');
 }
 
 /** WebVTT subtitles from final segments. */
 export function formatVtt(segments: readonly Segment[]): string {
-  return `WEBVTT\n\n${segments.map((s) => `${stamp(s.start, '.')} --> ${stamp(s.end, '.')}\n${s.text.trim()}\n`).join('\n')}`;
+  return `WEBVTT\n\n${spoken(segments).map((s) => `${stamp(s.start, '.')} --> ${stamp(s.end, '.')}\n${s.text.trim()}\n`).join('\n')}`;
 }
 
 /** Plain transcript: final segments joined by spaces. */
