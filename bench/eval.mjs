@@ -147,3 +147,5 @@ mkdirSync(args.out, { recursive: true });
 writeFileSync(path.join(args.out, 'eval.json'), `${JSON.stringify(roundDeep({ dir, beam, pace: args.pace, files: files.map((f) => ({ id: f.id, seconds: f.seconds, reference: f.reference })), targets, columns }), null, 2)}\n`);
 writeFileSync(path.join(args.out, 'eval.md'), `${md}\n`);
 log(`wrote ${path.join(args.out, 'eval.json')} and eval.md`);
+// Handles left by the engines (native timers, keep-alive sockets) must not keep a finished benchmark alive.
+process.exit(0);

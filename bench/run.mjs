@@ -4,7 +4,8 @@
 //
 //   node bench/run.mjs [--only rtf,latency,concurrency,cold-start,memory,vad,registry] [--quick]
 //                      [--providers faster-whisper,whisper-cpp] [--runs 5] [--beam 5] [--wav FILE.wav]
-//                      [--memory-minutes 1] [--max-streams 6] [--concurrency-seconds 30] [--out bench/results]
+//                      [--memory-minutes 1] [--max-streams 6] [--concurrency-seconds 30] [--utterances 4]
+//                      [--partials-off-too] [--out bench/results]
 //
 // Every timing is the median of ≥ 5 runs with min–max; ratios are taken within one run of this script (the
 // machine is shared and noisy). Needs a build (npx tsc -b apps/server) and the model store (scripts/bootstrap.mjs).
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
     'max-streams': { type: 'string' },
     'concurrency-seconds': { type: 'string' },
     utterances: { type: 'string' },
+    'partials-off-too': { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(benchDir, 'results') },
     python: { type: 'string' },
   },
@@ -55,6 +57,7 @@ const opts = {
   maxStreams: Number(args['max-streams'] ?? (quick ? 4 : 6)),
   concurrencySeconds: Number(args['concurrency-seconds'] ?? (quick ? 15 : 30)),
   utterances: Number(args.utterances ?? (quick ? 2 : 4)),
+  partialsOffToo: args['partials-off-too'],
   log: (m) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`),
 };
 
@@ -108,3 +111,5 @@ writeFileSync(path.join(args.out, 'bench.json'), `${JSON.stringify(json, null, 2
 writeFileSync(path.join(args.out, 'bench.md'), `${out}\n`);
 const chart = renderChart(results, path.join(args.out, 'bench'));
 opts.log(`wrote ${path.join(args.out, 'bench.json')}, bench.md, ${chart}`);
+// Handles left by the engines (native timers, keep-alive sockets) must not keep a finished benchmark alive.
+process.exit(0);

@@ -46,7 +46,7 @@ function panel({ x, y, w, h, title, unit, groups, series, target }) {
         out.push(`<line x1="${cx - 6}" x2="${cx + 6}" y1="${Y(b.max)}" y2="${Y(b.max)}" stroke="#222" stroke-width="1.5"/>`);
         out.push(`<line x1="${cx - 6}" x2="${cx + 6}" y1="${Y(b.min)}" y2="${Y(b.min)}" stroke="#222" stroke-width="1.5"/>`);
       }
-      const label = b.value >= 100 ? b.value.toFixed(0) : b.value.toPrecision(2);
+      const label = b.value >= 100 ? b.value.toFixed(0) : b.value.toPrecision(3);
       out.push(`<text x="${bx + bw / 2}" y="${Math.min(Y(b.max ?? b.value), Y(b.value)) - 6}" font-size="13" text-anchor="middle">${esc(label)}</text>`);
     });
     out.push(`<text x="${left + gi * gw + gw / 2}" y="${top + plotH + 24}" font-size="16" text-anchor="middle">${esc(g.label)}</text>`);

@@ -26,13 +26,15 @@ export function utteranceLatencies(run, utterances) {
   });
 }
 
-export async function latencySection({ providers, runs, utterances: count, log }) {
+export async function latencySection({ providers, runs, utterances: count, partialsOffToo, log }) {
   const { pcm, utterances } = utteranceStream(LATENCY_SENTENCES.slice(0, count));
   const seconds = pcm.length / 16000;
   const results = [];
-  for (const name of providers) {
-    log(`latency: ${name} (${runs} runs × ${seconds.toFixed(1)} s at real time)`);
-    const server = await startBenchServer(benchConfig({ provider: name, segmentation: 'vad' }));
+  // With --partials-off-too, each provider also runs without partial re-decodes, to show what they cost the final.
+  const variants = providers.flatMap((name) => [{ name, label: name }, ...(partialsOffToo ? [{ name, label: `${name} (partials off)`, partialIntervalSeconds: 0 }] : [])]);
+  for (const { name, label, partialIntervalSeconds } of variants) {
+    log(`latency: ${label} (${runs} runs × ${seconds.toFixed(1)} s at real time)`);
+    const server = await startBenchServer(benchConfig({ provider: name, segmentation: 'vad', partialIntervalSeconds }));
     const perRun = [];
     try {
       for (let i = 0; i < runs; i++) {
@@ -47,7 +49,7 @@ export async function latencySection({ providers, runs, utterances: count, log }
     const partials = perRun.flatMap((r) => r.utterances.map((u) => u.firstPartialMs));
     const ok = finals.filter(Number.isFinite);
     results.push({
-      provider: name,
+      provider: label,
       utterances: finals.length,
       missedFinals: finals.length - ok.length,
       finalMs: { p50: quantile(ok, 0.5), p95: quantile(ok, 0.95), ...summary(ok) },
