@@ -261,8 +261,10 @@ export class StreamSession {
     if (interval <= 0 || start === undefined) return;
     const length = seg.received - start;
     if (length - this.lastPartialAt < interval) return;
-    // Partials are a luxury: only when the engine has nothing else of this stream to do.
-    if (this.decoding || this.jobs.length > 0) return;
+    // Partials are a luxury: only when the engine has nothing else of this stream to do, and not while speech
+    // is trailing off — a partial started then is still decoding when the final arrives and delays it (measured:
+    // final p95 1.25 s with partials vs 0.68 s without).
+    if (this.decoding || this.jobs.length > 0 || seg.trailingOff) return;
     this.lastPartialAt = length;
     this.jobs.push({ kind: 'partial', start, end: seg.received, pcm: seg.openAudio(), utterance: this.utterance });
     this.wakeJobs();

@@ -50,6 +50,15 @@ export class VadSegmenter {
     return this.segStart;
   }
 
+  /**
+   * True when the open segment's latest window is below even speech probability: the speaker may be stopping,
+   * and the segment may close within the VAD's minimum silence.
+   */
+  get trailingOff(): boolean {
+    const last = this.windows.at(-1);
+    return last !== undefined && last.p < 0.5;
+  }
+
   /** A copy of the open segment's audio so far (for partial decodes). */
   openAudio(): Int16Array {
     return this.segStart === undefined ? new Int16Array(0) : this.buffer.slice(this.segStart, this.buffer.end);
