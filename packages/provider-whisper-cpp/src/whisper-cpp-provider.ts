@@ -23,6 +23,7 @@ import {
   type RuntimeTuning,
   type Segment,
   type TranscribeOptions,
+  inferenceHealthFields,
 } from '@echopanel/core';
 import { defaultThreads, resolveDevice, type WhisperCppConfig } from './config.js';
 import { inspectGgmlFile, type GgmlModelInfo } from './ggml-file.js';
@@ -187,19 +188,11 @@ export class WhisperCppProvider implements ASRProvider {
     return {
       provider: this.name,
       state: this.state,
-      rtf: m.rtf,
-      avgInferMs: m.avgInferMs,
-      p50InferMs: m.p50InferMs,
-      p95InferMs: m.p95InferMs,
-      p99InferMs: m.p99InferMs,
-      inferences: m.inferences,
+      ...inferenceHealthFields(m),
       backlog: this.runner.backlog,
-      droppedChunks: m.droppedChunks,
       modelResident: this.context !== undefined,
       ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
       ...(this.loadMs !== undefined ? { loadMs: this.loadMs } : {}),
-      consecutiveErrors: m.consecutiveErrors,
-      ...(m.lastError ? { lastError: m.lastError } : {}),
       restarts: this.runner.restarts,
       memory: {
         processRssBytes: process.memoryUsage.rss(),
