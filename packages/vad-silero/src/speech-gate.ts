@@ -1,5 +1,4 @@
-import type { VadEngine, VadEvent } from '@echopanel/core';
-import { PcmBuffer } from './pcm-buffer.js';
+import { SampleBuffer, type VadEngine, type VadEvent } from '@echopanel/core';
 import type { VadStatsCollector } from './vad-stats.js';
 
 /** What the gate decided about a run of samples (sample offsets from the start of the gated audio). */
@@ -42,7 +41,7 @@ export interface GateOptions {
  */
 export async function* speechGate(frames: AsyncIterable<Int16Array>, o: GateOptions): AsyncGenerator<GateItem> {
   const detector = o.vad.createDetector(detectorOptions(o.sampleRate));
-  const buf = new PcmBuffer(o.sampleRate);
+  const buf = new SampleBuffer(o.sampleRate);
   let received = 0;
   let accounted = 0;
   let silenceStart = 0;

@@ -44,12 +44,16 @@ export class SampleBuffer {
     this.length += pcm.length;
   }
 
-  /** A copy of samples [from, to) (absolute indices, clamped to what is held). */
-  slice(from: number, to: number): Int16Array {
+  /** A view of samples [from, to) (absolute indices, clamped to what is held); valid until the next append. */
+  view(from: number, to: number): Int16Array {
     const a = Math.max(from, this.base) - this.base;
     const b = Math.min(to, this.end) - this.base;
-    if (b <= a) return new Int16Array(0);
-    return this.data.slice(this.head + a, this.head + b);
+    return this.data.subarray(this.head + a, this.head + Math.max(a, b));
+  }
+
+  /** A copy of samples [from, to) (absolute indices, clamped to what is held). */
+  slice(from: number, to: number): Int16Array {
+    return this.view(from, to).slice();
   }
 
   /** Forgets every sample before `index`. */
