@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { hasErrorCode, type Segment, type TranscriptionEvent } from '@echopanel/core';
+import { hasErrorCode, normalizeTranscript, type Segment, type TranscriptionEvent } from '@echopanel/core';
 import { SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
 import { voxtralConfigSchema, type VoxtralConfigInput } from './config.js';
 import { normalizeWord } from './overlap.js';
@@ -163,7 +163,9 @@ describe('VoxtralProvider against the voxtral.c stand-in', () => {
       },
     );
     const r = await transcribeAll(p, pcm);
-    expect(r.text).toBe('hello world alpha. bravo charlie delta. echo foxtrot.');
+    // Every word exactly once, in order. Where a segment breaks around the restart depends on timing (one CI run
+    // cut between "delta" and its period), so punctuation spacing is not compared here.
+    expect(normalizeTranscript(r.text)).toEqual(normalizeTranscript('hello world alpha. bravo charlie delta. echo foxtrot.'));
     expect(r.events.find((e) => e.type === 'error')).toMatchObject({ code: 'INFERENCE_TIMEOUT', recovered: true });
     expect(sumSamples(r.events, 'transcribed')).toBe(pcm.length);
   });

@@ -106,7 +106,8 @@ describe('VadFilter over a recording provider (real Silero on real speech)', () 
     });
     expect(stats.silenceRatio).toBeCloseTo((pcm.length - speech) / pcm.length, 9);
     // Time saved comes from the provider's measured cost (40 ms per audio second here), not a constant.
-    expect(stats.inferenceMsPerAudioSecond!).toBeGreaterThanOrEqual(40);
+    // setTimeout may fire up to ~1 ms early against performance.now(); one CI run measured 39.992.
+    expect(stats.inferenceMsPerAudioSecond!).toBeGreaterThanOrEqual(38);
     expect(stats.inferenceMsPerAudioSecond!).toBeLessThan(80);
     expect(stats.inferTimeSavedMs).toBeCloseTo(((pcm.length - speech) / RATE) * stats.inferenceMsPerAudioSecond!, 0);
     expect(filter.health().extra).toMatchObject({ vad: expect.objectContaining({ speechFrames: speech }) });
