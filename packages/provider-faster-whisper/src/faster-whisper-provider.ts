@@ -24,7 +24,6 @@ import {
   type RuntimeTuning,
   type Segment,
   type TranscribeOptions,
-  type TranscriptionEvent,
   inferenceHealthFields,
 } from '@echopanel/core';
 import type { FasterWhisperConfig } from './config.js';
@@ -45,7 +44,7 @@ export class FasterWhisperProvider implements ASRProvider {
   readonly name = 'faster-whisper';
   private readonly logger: Logger;
   private readonly runner: EngineRunner;
-  private readonly sessions = new SessionCounter();
+  private readonly sessions: SessionCounter;
   /** Inference time as the worker measures it (engine only), next to the runner's end-to-end time. */
   private readonly engineMs = new SlidingWindow(200);
   private engineLastMs?: number;
@@ -79,6 +78,7 @@ export class FasterWhisperProvider implements ASRProvider {
       recover: (reason) => this.restartWorker(reason),
       isRecoverable: (err) => !this.gaveUp && (err.code === 'INFERENCE_TIMEOUT' || err.code === 'WORKER_CRASHED'),
     });
+    this.sessions = new SessionCounter(this.runner.metrics);
   }
 
   get capabilities(): ProviderCapabilities {
@@ -159,7 +159,7 @@ export class FasterWhisperProvider implements ASRProvider {
   async *transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment> {
     checkSampleRate(opts.sampleRate);
     await this.ensureWorker();
-    const session = this.sessions.open((e) => this.onEvent(e, opts.onEvent));
+    const session = this.sessions.open(opts.onEvent);
     try {
       yield* transcribeInChunks(audio, { ...opts, onEvent: session.onEvent }, (req) => this.decodeChunk(req), {
         chunkSeconds: () => this.chunkSeconds,
@@ -253,11 +253,6 @@ export class FasterWhisperProvider implements ASRProvider {
     }
     this.logger.info({ applied }, 'faster-whisper tuning applied');
     return applied;
-  }
-
-  private onEvent(e: TranscriptionEvent, forward?: (e: TranscriptionEvent) => void): void {
-    if (e.type === 'dropped') this.runner.metrics.recordDroppedChunk();
-    forward?.(e);
   }
 
   private async decodeChunk(req: DecodeRequest): Promise<RawSegment[]> {

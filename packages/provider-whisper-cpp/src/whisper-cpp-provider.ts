@@ -61,7 +61,7 @@ export class WhisperCppProvider implements ASRProvider {
   readonly capabilities: ProviderCapabilities;
   private readonly logger: Logger;
   private readonly runner: EngineRunner;
-  private readonly sessions = new SessionCounter();
+  private readonly sessions: SessionCounter;
   private readonly device: Device;
   private readonly threads: number;
   private modelRef: string;
@@ -106,6 +106,7 @@ export class WhisperCppProvider implements ASRProvider {
       recover: (reason) => this.replaceContext(reason),
       isRecoverable: (err) => err.code === 'INFERENCE_TIMEOUT',
     });
+    this.sessions = new SessionCounter(this.runner.metrics);
   }
 
   async availability(): Promise<Availability> {
@@ -162,10 +163,7 @@ export class WhisperCppProvider implements ASRProvider {
     assertSampleRate(opts.sampleRate);
     // A missing or corrupt model fails the request up front instead of dropping every chunk.
     await this.ensureContext();
-    const session = this.sessions.open((e) => {
-      if (e.type === 'dropped') this.runner.metrics.recordDroppedChunk();
-      opts.onEvent?.(e);
-    });
+    const session = this.sessions.open(opts.onEvent);
     try {
       yield* transcribeInChunks(audio, { ...opts, onEvent: session.onEvent }, this.decodeChunk, {
         chunkSeconds: () => this.chunkSeconds,

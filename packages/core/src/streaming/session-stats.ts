@@ -1,8 +1,14 @@
 import type { SessionStats } from '../health/provider-health.js';
 import type { TranscriptionEvent } from '../plugin/provider.js';
+import type { InferenceMetrics } from './inference-metrics.js';
 
-/** Counts sessions and samples by outcome for a provider's `health().sessions`. */
+/**
+ * Counts sessions and samples by outcome for a provider's `health().sessions`; with the engine's metrics it also
+ * counts each dropped chunk there (`health().droppedChunks`), so providers don't each re-implement that.
+ */
 export class SessionCounter {
+  constructor(private readonly metrics?: InferenceMetrics) {}
+
   private active = 0;
   private total = 0;
   private received = 0;
@@ -19,7 +25,10 @@ export class SessionCounter {
       onEvent: (e) => {
         if (e.type === 'transcribed') this.transcribed += e.samples;
         else if (e.type === 'skipped') this.skipped += e.samples;
-        else if (e.type === 'dropped') this.dropped += e.samples;
+        else if (e.type === 'dropped') {
+          this.dropped += e.samples;
+          this.metrics?.recordDroppedChunk();
+        }
         if (e.type === 'transcribed' || e.type === 'skipped' || e.type === 'dropped') this.received += e.samples;
         forward?.(e);
       },
