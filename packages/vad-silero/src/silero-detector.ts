@@ -1,6 +1,7 @@
 import type { VadEvent, VadResult, VadWindow, VoiceActivityDetector } from '@echopanel/core';
 import type { SileroRunner } from './silero-model.js';
 import { SpeechSegmenter, type SegmenterSettings } from './speech-segmenter.js';
+import { BLOCKS_PER_WINDOW, levelDb } from './trailing-silence.js';
 
 export interface SileroDetectorOptions {
   /** Report every window's probability in `push` results (default true; off saves an object per window). */
@@ -27,6 +28,8 @@ export class SileroDetector implements VoiceActivityDetector {
   private readonly collectWindows: boolean;
   /** Events of the current push; reused so a push without events allocates nothing. */
   private readonly scratch: VadEvent[] = [];
+  /** Block levels of the current window, when the segmenter trims trailing silence. */
+  private readonly levels: Float64Array | undefined;
 
   /** `getRunner` supplies the model state lazily (the engine may still be loading when the detector is made). */
   constructor(
@@ -39,6 +42,7 @@ export class SileroDetector implements VoiceActivityDetector {
     this.windowSamples = settings.windowSamples;
     this.segmenter = new SpeechSegmenter(settings);
     this.collectWindows = options.windows ?? true;
+    if (settings.trimTrailingSilence) this.levels = new Float64Array(BLOCKS_PER_WINDOW);
   }
 
   /** Samples received so far in this stream. */
@@ -100,11 +104,16 @@ export class SileroDetector implements VoiceActivityDetector {
       this.received += take;
       if (this.filled < w) break;
       this.filled = 0;
+      const levels = this.levels;
+      if (levels) {
+        const block = w / BLOCKS_PER_WINDOW;
+        for (let b = 0; b < BLOCKS_PER_WINDOW; b++) levels[b] = levelDb(win, b * block, (b + 1) * block);
+      }
       const prob = await runner.run();
       if (this.collectWindows) {
         (windows ??= []).push({ probability: prob, startSample: this.received - w, endSample: this.received });
       }
-      this.segmenter.step(prob, this.scratch);
+      this.segmenter.step(prob, this.scratch, levels);
     }
     const events = this.scratch.length > 0 ? this.scratch.splice(0) : NO_EVENTS;
     if (!windows && events === NO_EVENTS) return EMPTY;

@@ -105,14 +105,19 @@ function randomTrack(rand: () => number, windows: number): number[] {
   return out;
 }
 
-function stream(probs: readonly number[], audioLength: number, s: SegmenterSettings): { segments: Array<{ start: number; end: number }>; events: VadEvent[]; settledOk: boolean } {
+function stream(
+  probs: readonly number[],
+  audioLength: number,
+  s: SegmenterSettings,
+  levels?: ReadonlyArray<readonly number[]>,
+): { segments: Array<{ start: number; end: number }>; events: VadEvent[]; settledOk: boolean } {
   const seg = new SpeechSegmenter(s);
   const events: VadEvent[] = [];
   let settledOk = true;
   let lastSettled = 0;
   const checkpoints: Array<{ settled: number; emitted: number }> = [];
-  for (const p of probs) {
-    seg.step(p, events);
+  for (const [i, p] of probs.entries()) {
+    seg.step(p, events, levels?.[i]);
     if (seg.settledSample < lastSettled) settledOk = false;
     lastSettled = seg.settledSample;
     checkpoints.push({ settled: seg.settledSample, emitted: events.length });
@@ -173,6 +178,35 @@ describe('SpeechSegmenter', () => {
       compared += expected.length;
     }
     expect(compared).toBeGreaterThan(300);
+  });
+
+  test.each(configs)('trimTrailingSilence only moves ends back, at most five windows, and keeps the settled promise: %s', (_name, timings, rate, w) => {
+    const plain = segmenterSettings(timings, rate, w);
+    const trimming = segmenterSettings({ ...timings, trimTrailingSilence: true }, rate, w);
+    expect(trimming.trimTrailingSilence).toBe(true);
+    let moved = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const rand = mulberry32(seed);
+      const windows = 50 + Math.floor(rand() * 600);
+      const probs = randomTrack(rand, windows);
+      // Loud where the model is sure, quiet elsewhere (so windows of Silero's hangover are trimmable).
+      const levels = probs.map((p) => Array.from({ length: 4 }, () => (p >= 0.5 ? -20 : -60) + (rand() - 0.5) * 10));
+      const audioLength = windows * w + Math.floor(rand() * w);
+      const silero = stream(probs, audioLength, plain).segments;
+      const got = stream(probs, audioLength, trimming, levels);
+      expect(got.settledOk).toBe(true);
+      expect(got.segments).toHaveLength(silero.length);
+      got.segments.forEach((g, i) => {
+        expect(g.end).toBeLessThanOrEqual(silero[i].end);
+        expect(g.end).toBeGreaterThanOrEqual(silero[i].end - 5 * w - plain.speechPadSamples);
+        expect(g.end).toBeGreaterThan(g.start);
+        // A neighbour's earlier end can only widen the gap this start's padding is taken from.
+        expect(g.start).toBeLessThanOrEqual(silero[i].start);
+        expect(g.start).toBeGreaterThanOrEqual(silero[i].start - plain.speechPadSamples);
+        if (g.end < silero[i].end) moved++;
+      });
+    }
+    expect(moved).toBeGreaterThan(50);
   });
 
   test('a start is announced only once speech outlasts minSpeech, and its end as soon as minSilence passed', () => {

@@ -1,4 +1,5 @@
 import type { VadEvent } from '@echopanel/core';
+import { TrailingSilenceTrimmer } from './trailing-silence.js';
 
 /** Segmentation rules in samples (see {@link segmenterSettings}). */
 export interface SegmenterSettings {
@@ -12,6 +13,8 @@ export interface SegmenterSettings {
   readonly maxSpeechSamples: number;
   /** Pauses longer than this (98 ms) are split points for over-long speech. */
   readonly minSilenceAtMaxSpeechSamples: number;
+  /** Move each end back over trailing windows no louder than the silence after them (needs block levels). */
+  readonly trimTrailingSilence: boolean;
 }
 
 export interface SegmenterTimings {
@@ -21,6 +24,8 @@ export interface SegmenterTimings {
   readonly minSilenceMs: number;
   readonly speechPadMs: number;
   readonly maxSpeechSeconds: number;
+  /** Default false: Silero's own ends. */
+  readonly trimTrailingSilence?: boolean;
 }
 
 /** Converts millisecond settings to samples exactly as Silero's `get_speech_timestamps` does. */
@@ -35,6 +40,7 @@ export function segmenterSettings(t: SegmenterTimings, sampleRate: number, windo
     speechPadSamples: pad,
     maxSpeechSamples: Number.isFinite(t.maxSpeechSeconds) ? sampleRate * t.maxSpeechSeconds - windowSamples - 2 * pad : Infinity,
     minSilenceAtMaxSpeechSamples: (sampleRate * 98) / 1000,
+    trimTrailingSilence: t.trimTrailingSilence ?? false,
   };
 }
 
@@ -60,18 +66,25 @@ export class SpeechSegmenter {
   private openPaddedStart = 0;
   private lastEnd = 0;
   private settled = 0;
+  private readonly trimmer: TrailingSilenceTrimmer | undefined;
 
-  constructor(readonly settings: SegmenterSettings) {}
+  constructor(readonly settings: SegmenterSettings) {
+    if (settings.trimTrailingSilence) this.trimmer = new TrailingSilenceTrimmer(settings.windowSamples);
+  }
 
   /** Samples before this offset are decided: inside an announced segment or silence for good. */
   get settledSample(): number {
     return this.settled;
   }
 
-  /** Feeds the next window's probability; appends the events it causes to `out`. */
-  step(prob: number, out: VadEvent[]): void {
+  /**
+   * Feeds the next window's probability; appends the events it causes to `out`. With `trimTrailingSilence`,
+   * `levels` are the window's four 8 ms block levels in dBFS, given for every window.
+   */
+  step(prob: number, out: VadEvent[], levels?: ArrayLike<number>): void {
     const s = this.settings;
     const cur = s.windowSamples * this.windowIndex++;
+    if (levels) this.trimmer?.observe(levels);
     this.decide(prob, cur, out);
     this.resolvePending(out);
     this.updateSettled();
@@ -93,6 +106,7 @@ export class SpeechSegmenter {
     this.confirmed = false;
     this.pending = undefined;
     this.openPaddedStart = this.lastEnd = this.settled = 0;
+    this.trimmer?.reset();
   }
 
   // The branch structure mirrors get_speech_timestamps line by line (0 means "unset" there too).
@@ -125,7 +139,10 @@ export class SpeechSegmenter {
       }
     }
     if (prob < s.negThreshold && this.triggered) {
-      if (!this.tempEnd) this.tempEnd = cur;
+      if (!this.tempEnd) {
+        this.tempEnd = cur;
+        this.trimmer?.markSilenceStart(cur);
+      }
       if (cur - this.tempEnd > s.minSilenceAtMaxSpeechSamples) this.prevEnd = this.tempEnd;
       if (cur - this.tempEnd < s.minSilenceSamples) {
         this.confirmIfCertain(out);
@@ -182,7 +199,9 @@ export class SpeechSegmenter {
       this.confirm(out);
     }
     this.confirmed = false;
-    this.pending = { paddedStart: this.openPaddedStart, rawEnd };
+    // Which segments exist is Silero's decision (above); only where a natural end lies is refined.
+    const end = !force && this.trimmer ? this.trimmer.refine(rawEnd, start + this.settings.minSpeechSamples) : rawEnd;
+    this.pending = { paddedStart: this.openPaddedStart, rawEnd: end };
   }
 
   /** The pending end gets full padding once no later segment can start within two paddings of it. */
@@ -205,7 +224,8 @@ export class SpeechSegmenter {
     const nextWindow = s.windowSamples * this.windowIndex;
     let v: number;
     if (this.pending) v = this.pending.rawEnd;
-    else if (this.triggered && this.confirmed) v = this.prevEnd || this.tempEnd || nextWindow;
+    // A trimmed end can move back over the last few windows: they stay undecided until the end is known.
+    else if (this.triggered && this.confirmed) v = (this.prevEnd || this.tempEnd || nextWindow) - (this.trimmer?.maxTrimSamples ?? 0);
     else if (this.triggered) v = Math.max(this.lastEnd, this.curStart - s.speechPadSamples);
     else v = Math.max(this.lastEnd, nextWindow - s.speechPadSamples);
     if (v > this.settled) this.settled = v;
