@@ -26,7 +26,7 @@ export function utteranceLatencies(run, utterances) {
   });
 }
 
-export async function latencySection({ providers, runs, utterances: count, partialsOffToo, log }) {
+export async function latencySection({ providers, runs, utterances: count, partialsOffToo, vadOptions, log }) {
   const { pcm, utterances } = utteranceStream(LATENCY_SENTENCES.slice(0, count));
   const seconds = pcm.length / 16000;
   const results = [];
@@ -34,7 +34,7 @@ export async function latencySection({ providers, runs, utterances: count, parti
   const variants = providers.flatMap((name) => [{ name, label: name }, ...(partialsOffToo ? [{ name, label: `${name} (partials off)`, partialIntervalSeconds: 0 }] : [])]);
   for (const { name, label, partialIntervalSeconds } of variants) {
     log(`latency: ${label} (${runs} runs × ${seconds.toFixed(1)} s at real time)`);
-    const server = await startBenchServer(benchConfig({ provider: name, segmentation: 'vad', partialIntervalSeconds }));
+    const server = await startBenchServer(benchConfig({ provider: name, segmentation: 'vad', partialIntervalSeconds, vadOptions }));
     const perRun = [];
     try {
       for (let i = 0; i < runs; i++) {
