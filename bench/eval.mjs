@@ -8,7 +8,7 @@
 //
 //   node bench/eval.mjs [DIR] [--providers faster-whisper,whisper-cpp] [--modes offline,fixed,vad]
 //                       [--pace fast|realtime|N] [--beam 5] [--vad-options JSON] [--out bench/results]
-// --vad-options is the VAD plugin's config slice, e.g. '{"trimTrailingSilence":false}'.
+// --vad-options is the VAD plugin's config slice, e.g. '{"refineBoundaries":false}'.
 import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Where the detector puts speech boundaries on espeak-ng speech with known boundaries (first/last sample above
-// −70 dBFS of each utterance + the silence inserted around it), with and without trailing-silence trimming.
+// −70 dBFS of each utterance + the silence inserted around it), with and without boundary refinement.
 // Prints emitted start / end minus the known onset / offset in ms (negative = early).
 //
 //   node bench/boundaries.mjs          (needs espeak-ng and sox, like the tests)
@@ -49,8 +49,8 @@ for (const voice of ['en-us', 'en-gb']) {
   const pcm8 = resampleLinear(pcm16, 16000, 8000);
   for (const rate of [16000, 8000]) {
     for (const trim of [true, false]) {
-      const segs = await segments(engine, rate === 16000 ? pcm16 : pcm8, { sampleRate: rate, trimTrailingSilence: trim });
-      console.log(`  ${voice} ${rate / 1000} kHz ${trim ? 'trimmed' : 'silero '}  ${fmt(segs, truth, 16000 / rate)}`);
+      const segs = await segments(engine, rate === 16000 ? pcm16 : pcm8, { sampleRate: rate, refineBoundaries: trim });
+      console.log(`  ${voice} ${rate / 1000} kHz ${trim ? 'refined' : 'silero '}  ${fmt(segs, truth, 16000 / rate)}`);
     }
   }
 }
@@ -61,9 +61,9 @@ for (const noise of [0.01, 0.02, 0.05, 0.1]) {
     for (const text of SPEECH_SENTENCES) {
       const clean = extent(synthesizeSpeech(text).samples);
       const noisy = synthesizeSpeech(text, { padSeconds: [1.5, 1.5], noise }).samples;
-      cols.push(fmt(await segments(engine, noisy, { trimTrailingSilence: trim }), [{ onset: 24000 + clean.onset, offset: 24000 + clean.offset }], 1));
+      cols.push(fmt(await segments(engine, noisy, { refineBoundaries: trim }), [{ onset: 24000 + clean.onset, offset: 24000 + clean.offset }], 1));
     }
-    console.log(`  noise ${noise.toFixed(2)} ${trim ? 'trimmed' : 'silero '}  ${cols.join('  ')}`);
+    console.log(`  noise ${noise.toFixed(2)} ${trim ? 'refined' : 'silero '}  ${cols.join('  ')}`);
   }
 }
 await engine.unload();

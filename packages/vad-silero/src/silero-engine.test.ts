@@ -29,7 +29,7 @@ describe('silero plugin and engine', () => {
       minSilenceMs: 100,
       speechPadMs: 30,
       maxSpeechSeconds: 30,
-      trimTrailingSilence: true,
+      refineBoundaries: true,
       sampleRate: 16000,
     });
     expect(plugin.configSchema.safeParse({ threshold: 0.4, negThreshold: 0.45 }).success).toBe(false);

@@ -97,7 +97,7 @@ export class SileroVadEngine implements VadEngine {
       minSilenceMs: options.minSilenceMs ?? c.minSilenceMs,
       speechPadMs: options.speechPadMs ?? c.speechPadMs,
       maxSpeechSeconds: options.maxSpeechSeconds ?? c.maxSpeechSeconds,
-      trimTrailingSilence: options.trimTrailingSilence ?? c.trimTrailingSilence,
+      refineBoundaries: options.refineBoundaries ?? c.refineBoundaries,
     };
     const settings = segmenterSettings(timings, rate, sileroWindow(rate).windowSamples);
     return new SileroDetector(rate, settings, async () => (await this.session()).createRunner(rate), options);

@@ -180,33 +180,38 @@ describe('SpeechSegmenter', () => {
     expect(compared).toBeGreaterThan(300);
   });
 
-  test.each(configs)('trimTrailingSilence only moves ends back, at most five windows, and keeps the settled promise: %s', (_name, timings, rate, w) => {
+  test.each(configs)('refineBoundaries only moves edges back, at most five windows, and keeps the settled promise: %s', (_name, timings, rate, w) => {
     const plain = segmenterSettings(timings, rate, w);
-    const trimming = segmenterSettings({ ...timings, trimTrailingSilence: true }, rate, w);
-    expect(trimming.trimTrailingSilence).toBe(true);
-    let moved = 0;
+    const refining = segmenterSettings({ ...timings, refineBoundaries: true }, rate, w);
+    expect(refining.refineBoundaries).toBe(true);
+    const pad = plain.speechPadSamples;
+    let movedEnds = 0;
+    let movedStarts = 0;
     for (let seed = 1; seed <= 300; seed++) {
       const rand = mulberry32(seed);
       const windows = 50 + Math.floor(rand() * 600);
       const probs = randomTrack(rand, windows);
-      // Loud where the model is sure, quiet elsewhere (so windows of Silero's hangover are trimmable).
-      const levels = probs.map((p) => Array.from({ length: 4 }, () => (p >= 0.5 ? -20 : -60) + (rand() - 0.5) * 10));
+      // Loud where the model is sure, quiet elsewhere, and loud just before some onsets (so that windows of
+      // Silero's hangover are trimmable and some late onsets extendable).
+      const levels = probs.map((p, i) => Array.from({ length: 4 }, () => (p >= 0.5 || (probs[i + 1] >= 0.5 && rand() < 0.5) ? -20 : -60) + (rand() - 0.5) * 10));
       const audioLength = windows * w + Math.floor(rand() * w);
       const silero = stream(probs, audioLength, plain).segments;
-      const got = stream(probs, audioLength, trimming, levels);
+      const got = stream(probs, audioLength, refining, levels);
       expect(got.settledOk).toBe(true);
       expect(got.segments).toHaveLength(silero.length);
       got.segments.forEach((g, i) => {
         expect(g.end).toBeLessThanOrEqual(silero[i].end);
-        expect(g.end).toBeGreaterThanOrEqual(silero[i].end - 5 * w - plain.speechPadSamples);
-        expect(g.end).toBeGreaterThan(g.start);
-        // A neighbour's earlier end can only widen the gap this start's padding is taken from.
+        expect(g.end).toBeGreaterThanOrEqual(silero[i].end - 5 * w - pad);
         expect(g.start).toBeLessThanOrEqual(silero[i].start);
-        expect(g.start).toBeGreaterThanOrEqual(silero[i].start - plain.speechPadSamples);
-        if (g.end < silero[i].end) moved++;
+        expect(g.start).toBeGreaterThanOrEqual(silero[i].start - 5 * w - pad);
+        expect(g.end).toBeGreaterThan(g.start);
+        if (i > 0) expect(g.start).toBeGreaterThanOrEqual(got.segments[i - 1].end);
+        if (g.end < silero[i].end) movedEnds++;
+        if (g.start < silero[i].start) movedStarts++;
       });
     }
-    expect(moved).toBeGreaterThan(50);
+    expect(movedEnds).toBeGreaterThan(50);
+    expect(movedStarts).toBeGreaterThan(50);
   });
 
   test('a start is announced only once speech outlasts minSpeech, and its end as soon as minSilence passed', () => {

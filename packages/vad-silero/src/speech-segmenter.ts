@@ -1,5 +1,5 @@
 import type { VadEvent } from '@echopanel/core';
-import { TrailingSilenceTrimmer } from './trailing-silence.js';
+import { SpeechEdgeRefiner } from './speech-edges.js';
 
 /** Segmentation rules in samples (see {@link segmenterSettings}). */
 export interface SegmenterSettings {
@@ -13,8 +13,8 @@ export interface SegmenterSettings {
   readonly maxSpeechSamples: number;
   /** Pauses longer than this (98 ms) are split points for over-long speech. */
   readonly minSilenceAtMaxSpeechSamples: number;
-  /** Move each end back over trailing windows no louder than the silence after them (needs block levels). */
-  readonly trimTrailingSilence: boolean;
+  /** Move edges to where the sound starts and stops (needs block levels, see {@link SpeechSegmenter.step}). */
+  readonly refineBoundaries: boolean;
 }
 
 export interface SegmenterTimings {
@@ -24,8 +24,8 @@ export interface SegmenterTimings {
   readonly minSilenceMs: number;
   readonly speechPadMs: number;
   readonly maxSpeechSeconds: number;
-  /** Default false: Silero's own ends. */
-  readonly trimTrailingSilence?: boolean;
+  /** Default false: Silero's own boundaries. */
+  readonly refineBoundaries?: boolean;
 }
 
 /** Converts millisecond settings to samples exactly as Silero's `get_speech_timestamps` does. */
@@ -40,7 +40,7 @@ export function segmenterSettings(t: SegmenterTimings, sampleRate: number, windo
     speechPadSamples: pad,
     maxSpeechSamples: Number.isFinite(t.maxSpeechSeconds) ? sampleRate * t.maxSpeechSeconds - windowSamples - 2 * pad : Infinity,
     minSilenceAtMaxSpeechSamples: (sampleRate * 98) / 1000,
-    trimTrailingSilence: t.trimTrailingSilence ?? false,
+    refineBoundaries: t.refineBoundaries ?? false,
   };
 }
 
@@ -66,10 +66,14 @@ export class SpeechSegmenter {
   private openPaddedStart = 0;
   private lastEnd = 0;
   private settled = 0;
-  private readonly trimmer: TrailingSilenceTrimmer | undefined;
+  private readonly edges: SpeechEdgeRefiner | undefined;
+  /** Where the current speech's sound began (≤ curStart; = curStart without refinement). */
+  private soundStart = 0;
+  /** Unpadded end of the last closed segment (0 before any). */
+  private prevRawEnd = 0;
 
   constructor(readonly settings: SegmenterSettings) {
-    if (settings.trimTrailingSilence) this.trimmer = new TrailingSilenceTrimmer(settings.windowSamples);
+    if (settings.refineBoundaries) this.edges = new SpeechEdgeRefiner(settings.windowSamples);
   }
 
   /** Samples before this offset are decided: inside an announced segment or silence for good. */
@@ -78,13 +82,13 @@ export class SpeechSegmenter {
   }
 
   /**
-   * Feeds the next window's probability; appends the events it causes to `out`. With `trimTrailingSilence`,
+   * Feeds the next window's probability; appends the events it causes to `out`. With `refineBoundaries`,
    * `levels` are the window's four 8 ms block levels in dBFS, given for every window.
    */
   step(prob: number, out: VadEvent[], levels?: ArrayLike<number>): void {
     const s = this.settings;
     const cur = s.windowSamples * this.windowIndex++;
-    if (levels) this.trimmer?.observe(levels);
+    if (levels) this.edges?.observe(levels);
     this.decide(prob, cur, out);
     this.resolvePending(out);
     this.updateSettled();
@@ -106,7 +110,8 @@ export class SpeechSegmenter {
     this.confirmed = false;
     this.pending = undefined;
     this.openPaddedStart = this.lastEnd = this.settled = 0;
-    this.trimmer?.reset();
+    this.soundStart = this.prevRawEnd = 0;
+    this.edges?.reset();
   }
 
   // The branch structure mirrors get_speech_timestamps line by line (0 means "unset" there too).
@@ -119,6 +124,8 @@ export class SpeechSegmenter {
     if (prob >= s.threshold && !this.triggered) {
       this.triggered = true;
       this.curStart = cur;
+      // Never so far back that Silero's padding against the previous segment would change.
+      this.soundStart = this.edges ? Math.min(cur, this.edges.refineStart(cur, this.prevRawEnd ? this.prevRawEnd + 2 * s.speechPadSamples : 0)) : cur;
       this.confirmed = false;
       return;
     }
@@ -127,7 +134,7 @@ export class SpeechSegmenter {
         this.close(this.curStart, this.prevEnd, true, out);
         if (this.nextStart < this.prevEnd) this.triggered = false;
         else {
-          this.curStart = this.nextStart;
+          this.curStart = this.soundStart = this.nextStart;
           this.confirmed = false;
         }
         this.prevEnd = this.nextStart = this.tempEnd = 0;
@@ -141,7 +148,7 @@ export class SpeechSegmenter {
     if (prob < s.negThreshold && this.triggered) {
       if (!this.tempEnd) {
         this.tempEnd = cur;
-        this.trimmer?.markSilenceStart(cur);
+        this.edges?.markSilenceStart(cur);
       }
       if (cur - this.tempEnd > s.minSilenceAtMaxSpeechSamples) this.prevEnd = this.tempEnd;
       if (cur - this.tempEnd < s.minSilenceSamples) {
@@ -170,18 +177,19 @@ export class SpeechSegmenter {
   private confirm(out: VadEvent[]): void {
     const pad = this.settings.speechPadSamples;
     let paddedStart: number;
+    const start = this.soundStart;
     if (this.pending) {
-      const gap = this.curStart - this.pending.rawEnd;
+      const gap = start - this.pending.rawEnd;
       if (gap < 2 * pad) {
         const half = Math.floor(gap / 2);
         this.emitEnd(this.pending.rawEnd + half, out);
-        paddedStart = Math.max(0, this.curStart - half);
+        paddedStart = Math.max(0, start - half);
       } else {
         this.emitEnd(this.pending.rawEnd + pad, out);
-        paddedStart = Math.max(0, this.curStart - pad);
+        paddedStart = Math.max(0, start - pad);
       }
     } else {
-      paddedStart = Math.max(0, this.curStart - pad);
+      paddedStart = Math.max(0, start - pad);
     }
     this.confirmed = true;
     this.openPaddedStart = paddedStart;
@@ -194,14 +202,12 @@ export class SpeechSegmenter {
       this.confirmed = false;
       return;
     }
-    if (!this.confirmed) {
-      this.curStart = start;
-      this.confirm(out);
-    }
+    if (!this.confirmed) this.confirm(out);
     this.confirmed = false;
     // Which segments exist is Silero's decision (above); only where a natural end lies is refined.
-    const end = !force && this.trimmer ? this.trimmer.refine(rawEnd, start + this.settings.minSpeechSamples) : rawEnd;
+    const end = !force && this.edges ? this.edges.refineEnd(rawEnd, start + this.settings.minSpeechSamples) : rawEnd;
     this.pending = { paddedStart: this.openPaddedStart, rawEnd: end };
+    this.prevRawEnd = end;
   }
 
   /** The pending end gets full padding once no later segment can start within two paddings of it. */
@@ -223,11 +229,12 @@ export class SpeechSegmenter {
     const s = this.settings;
     const nextWindow = s.windowSamples * this.windowIndex;
     let v: number;
+    // Refined edges can move back over the last few windows: those stay undecided until the edge is known.
+    const move = this.edges?.maxMoveSamples ?? 0;
     if (this.pending) v = this.pending.rawEnd;
-    // A trimmed end can move back over the last few windows: they stay undecided until the end is known.
-    else if (this.triggered && this.confirmed) v = (this.prevEnd || this.tempEnd || nextWindow) - (this.trimmer?.maxTrimSamples ?? 0);
-    else if (this.triggered) v = Math.max(this.lastEnd, this.curStart - s.speechPadSamples);
-    else v = Math.max(this.lastEnd, nextWindow - s.speechPadSamples);
+    else if (this.triggered && this.confirmed) v = (this.prevEnd || this.tempEnd || nextWindow) - move;
+    else if (this.triggered) v = Math.max(this.lastEnd, this.soundStart - s.speechPadSamples);
+    else v = Math.max(this.lastEnd, nextWindow - s.speechPadSamples - move);
     if (v > this.settled) this.settled = v;
   }
 }
