@@ -42,6 +42,32 @@ const addonPath = path.join(swDir, 'build', 'Release', 'smart-whisper.node');
 
 const PATCHES = [
   {
+    file: 'src/binding/binding.cc',
+    find: '    if (IsProduction(env.Global())) {\n        whisper_log_set([](ggml_log_level level, const char *text, void *user_data) {}, nullptr);\n    }\n',
+    replace: [
+      '    // echopanel: whisper.cpp\'s INFO/DEBUG lines (a dozen per model load) are dropped, its warnings and errors still',
+      '    // reach stderr (smart-whisper dropped everything under NODE_ENV=production, nothing otherwise).',
+      '    // ECHOPANEL_WHISPER_LOG=all keeps every line.',
+      '    const char *echopanel_log = getenv("ECHOPANEL_WHISPER_LOG");',
+      '    if (echopanel_log == nullptr || strcmp(echopanel_log, "all") != 0) {',
+      '        whisper_log_set([](ggml_log_level level, const char *text, void *) {',
+      '            static ggml_log_level last = GGML_LOG_LEVEL_NONE;',
+      '            if (level != GGML_LOG_LEVEL_CONT) last = level;',
+      '            if (last == GGML_LOG_LEVEL_WARN || last == GGML_LOG_LEVEL_ERROR) {',
+      '                fputs(text, stderr);',
+      '                fflush(stderr);',
+      '            }',
+      '        }, nullptr);',
+      '    }',
+      '',
+    ].join('\n'),
+  },
+  {
+    file: 'src/binding/binding.cc',
+    find: '#include <napi.h>\n',
+    replace: '#include <napi.h>\n#include <cstdio>\n#include <cstdlib>\n#include <cstring> // echopanel: log filter\n',
+  },
+  {
     file: 'src/binding/model.cc',
     find: '    whisper_context_params params;\n    params.use_gpu',
     replace: '    whisper_context_params params = whisper_context_default_params(); // echopanel: was uninitialised\n    params.use_gpu',
@@ -176,7 +202,10 @@ function cpuFlags() {
 /** Build options to try in order; the last is always the portable build. */
 function chooseVariant(requested) {
   if (!['auto', 'native', 'portable'].includes(requested)) fail(`unknown variant ${requested} (auto|native|portable)`);
-  const portable = (why) => ({ variant: 'portable', flags: [], ldflags: [], why });
+  // node-gyp's Release sets no NDEBUG, unlike whisper.cpp's own Release builds: without it ggml's allocator prints
+  // ~5 lines to stderr on every inference (smart-whisper makes a fresh state per call) and keeps its assert()s.
+  const release = ['-DNDEBUG'];
+  const portable = (why) => ({ variant: 'portable', flags: release, ldflags: [], why });
   if (requested === 'portable') return [portable('requested')];
   if (process.platform === 'darwin') {
     // smart-whisper already builds with Accelerate/Metal on macOS; nothing to add.
@@ -200,9 +229,9 @@ function chooseVariant(requested) {
   // descheduled worker stalls the rest for whole time slices (measured: 2 threads 8× slower than 1 under load).
   // Its OpenMP path (what upstream whisper.cpp builds use) spins briefly, then sleeps.
   if (process.env.ECHOPANEL_WHISPER_OPENMP !== '0') {
-    out.push({ variant: 'native', flags: [...simd, '-fopenmp', '-DGGML_USE_OPENMP'], ldflags: ['-fopenmp'], why: `${why}; OpenMP threads` });
+    out.push({ variant: 'native', flags: [...simd, ...release, '-fopenmp', '-DGGML_USE_OPENMP'], ldflags: ['-fopenmp'], why: `${why}; OpenMP threads` });
   }
-  out.push({ variant: 'native', flags: simd, ldflags: [], why });
+  out.push({ variant: 'native', flags: [...simd, ...release], ldflags: [], why });
   out.push(portable('fallback: the native builds failed'));
   return out;
 }
