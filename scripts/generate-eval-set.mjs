@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeWav } from '@echopanel/core';
-import { concatPcm, silence, synthesizeSpeech } from '@echopanel/core/testing';
+import { concatPcm, seededRandom, silence, synthesizeSpeech } from '@echopanel/core/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_SET = path.join(root, 'bench', 'eval-set.json');
@@ -24,18 +24,6 @@ export function defaultEvalDir(setFile = DEFAULT_SET) {
   return path.join(os.tmpdir(), `echopanel-eval-${hash}`);
 }
 
-/** Small deterministic PRNG (mulberry32) so a file's noise is the same on every machine. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function render(entry) {
   const parts = [silence(entry.lead ?? 0)];
   entry.phrases.forEach((phrase, i) => {
@@ -45,7 +33,7 @@ function render(entry) {
   parts.push(silence(entry.trail ?? 0));
   const pcm = concatPcm(...parts);
   if (entry.noise > 0) {
-    const rand = prng(Number.parseInt(createHash('sha256').update(entry.id).digest('hex').slice(0, 8), 16));
+    const rand = seededRandom(Number.parseInt(createHash('sha256').update(entry.id).digest('hex').slice(0, 8), 16));
     const amp = entry.noise * 32767;
     for (let i = 0; i < pcm.length; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(pcm[i] + (rand() * 2 - 1) * amp)));
   }

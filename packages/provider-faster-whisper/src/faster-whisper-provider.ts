@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  assertSampleRate,
   decodeUtterance,
   EchoPanelError,
   EngineRunner,
@@ -157,21 +158,17 @@ export class FasterWhisperProvider implements ASRProvider {
   }
 
   async *transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment> {
-    checkSampleRate(opts.sampleRate);
+    assertSampleRate(opts.sampleRate, SAMPLE_RATE, this.name);
     await this.ensureWorker();
-    const session = this.sessions.open(opts.onEvent);
-    try {
-      yield* transcribeInChunks(audio, { ...opts, onEvent: session.onEvent }, (req) => this.decodeChunk(req), {
-        chunkSeconds: () => this.chunkSeconds,
-        onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'dropped a likely hallucination'),
-      });
-    } finally {
-      session.close();
-    }
+    yield* transcribeInChunks(audio, opts, (req) => this.decodeChunk(req), {
+      chunkSeconds: () => this.chunkSeconds,
+      onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'dropped a likely hallucination'),
+      sessions: this.sessions,
+    });
   }
 
   async decode(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
-    checkSampleRate(opts.sampleRate);
+    assertSampleRate(opts.sampleRate, SAMPLE_RATE, this.name);
     return decodeUtterance(pcm, opts, (req) => this.decodeChunk(req));
   }
 
@@ -257,7 +254,7 @@ export class FasterWhisperProvider implements ASRProvider {
 
   private async decodeChunk(req: DecodeRequest): Promise<RawSegment[]> {
     if (req.pcm.length === 0) return [];
-    checkSampleRate(req.sampleRate);
+    assertSampleRate(req.sampleRate, SAMPLE_RATE, this.name);
     // Lazy start only when there is no worker at all: a worker that died mid-stream is the runner's business
     // (WORKER_CRASHED → restart event → retry), so the stream hears about it.
     if (!this.gaveUp && this.worker === undefined) await this.ensureWorker();
@@ -399,10 +396,4 @@ function toRawSegments(result: ResultMessage): RawSegment[] {
     ...(result.language ? { language: result.language } : {}),
     ...(s.words ? { words: s.words } : {}),
   }));
-}
-
-function checkSampleRate(rate: number): void {
-  if (rate !== SAMPLE_RATE) {
-    throw new EchoPanelError('UNSUPPORTED_SAMPLE_RATE', `faster-whisper takes ${SAMPLE_RATE} Hz PCM, got ${rate} Hz (resample before)`);
-  }
 }

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  assertSampleRate,
   EchoPanelError,
   InferenceMetrics,
   InferenceQueue,
@@ -203,12 +204,7 @@ export class VoxtralProvider implements ASRProvider {
   }
 
   private async *stream(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncGenerator<Segment> {
-    if (opts.sampleRate !== SAMPLE_RATE) {
-      throw new EchoPanelError(
-        'UNSUPPORTED_SAMPLE_RATE',
-        `voxtral.c reads 16 kHz mono s16le on stdin; got ${opts.sampleRate} Hz (resample before transcribe)`,
-      );
-    }
+    assertSampleRate(opts.sampleRate, SAMPLE_RATE, 'voxtral.c');
     if (opts.signal?.aborted) return;
     const session = this.sessions.open(opts.onEvent);
     const stop = new AbortController();

@@ -4,20 +4,7 @@
 const fs = require('node:fs');
 const [addon, model, wav, chunkSec, threads, beam] = process.argv.slice(2);
 const binding = require(addon);
-const buf = fs.readFileSync(wav);
-let off = 12;
-let data;
-while (off + 8 <= buf.length) {
-  const id = buf.toString('ascii', off, off + 4);
-  const size = buf.readUInt32LE(off + 4);
-  if (id === 'data') {
-    data = buf.subarray(off + 8, off + 8 + size);
-    break;
-  }
-  off += 8 + size + (size & 1);
-}
-const pcm = new Float32Array(data.length >> 1);
-for (let i = 0; i < pcm.length; i++) pcm[i] = data.readInt16LE(i * 2) / 32768;
+let pcm;
 const size = Math.round(Number(chunkSec) * 16000);
 const params = {
   strategy: Number(beam) > 1 ? 1 : 0,
@@ -29,6 +16,9 @@ const params = {
   format: 'detail',
 };
 (async () => {
+  // Core's WAV reader (the same one the product uses); this script is CommonJS for require() of the addon.
+  const { decodeWav, int16ToFloat32 } = await import('@echopanel/core');
+  pcm = int16ToFloat32(decodeWav(fs.readFileSync(wav)).samples);
   const m = await binding.WhisperModel.load(model, false);
   const inferMs = [];
   let audioSeconds = 0;

@@ -38,7 +38,7 @@ const python =
   args['yardstick-python'] ??
   process.env.ECHOPANEL_YARDSTICK_PYTHON ??
   (existsSync('/tmp/venv-pwcpp/bin/python') ? '/tmp/venv-pwcpp/bin/python' : 'python3');
-const pythonPath = process.env.ECHOPANEL_PYTHON ?? (existsSync(path.join(repo, '.venv/bin/python')) ? path.join(repo, '.venv/bin/python') : '/tmp/venvtest/bin/python');
+const pythonPath = core.findProjectPython(repo);
 
 const modelPath = args.model ?? (await core.ensureBundledGgml({ pythonPath })).path;
 const wav = args.audio ?? synthesizedAudio();

@@ -1,4 +1,5 @@
 import {
+  assertSampleRate,
   EchoPanelError,
   EngineRunner,
   SessionCounter,
@@ -160,22 +161,18 @@ export class WhisperCppProvider implements ASRProvider {
   }
 
   async *transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment> {
-    assertSampleRate(opts.sampleRate);
+    assertSampleRate(opts.sampleRate, SAMPLE_RATE, 'whisper.cpp');
     // A missing or corrupt model fails the request up front instead of dropping every chunk.
     await this.ensureContext();
-    const session = this.sessions.open(opts.onEvent);
-    try {
-      yield* transcribeInChunks(audio, { ...opts, onEvent: session.onEvent }, this.decodeChunk, {
-        chunkSeconds: () => this.chunkSeconds,
-        onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'segment filtered'),
-      });
-    } finally {
-      session.close();
-    }
+    yield* transcribeInChunks(audio, opts, this.decodeChunk, {
+      chunkSeconds: () => this.chunkSeconds,
+      onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'segment filtered'),
+      sessions: this.sessions,
+    });
   }
 
   async decode(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
-    assertSampleRate(opts.sampleRate);
+    assertSampleRate(opts.sampleRate, SAMPLE_RATE, 'whisper.cpp');
     if (pcm.length === 0) return [];
     return decodeUtterance(pcm, opts, this.decodeChunk);
   }
@@ -368,11 +365,5 @@ export class WhisperCppProvider implements ASRProvider {
   private clearOffloadTimer(): void {
     if (this.offloadTimer) clearTimeout(this.offloadTimer);
     this.offloadTimer = undefined;
-  }
-}
-
-function assertSampleRate(rate: number): void {
-  if (rate !== SAMPLE_RATE) {
-    throw new EchoPanelError('UNSUPPORTED_SAMPLE_RATE', `whisper.cpp takes ${SAMPLE_RATE} Hz audio, got ${rate} Hz (resample first)`);
   }
 }

@@ -1,4 +1,5 @@
 import type { VadEvent } from '@echopanel/core';
+import { seededRandom } from '@echopanel/core/testing';
 import { SpeechSegmenter, segmenterSettings, type SegmenterSettings, type SegmenterTimings } from './speech-segmenter.js';
 
 /**
@@ -78,18 +79,6 @@ function sileroOffline(probs: readonly number[], audioLength: number, s: Segment
   return out;
 }
 
-/** Deterministic PRNG so a failing case can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Speech-like probability tracks: runs of high and low values of random lengths, with noisy dips. */
 function randomTrack(rand: () => number, windows: number): number[] {
   const out: number[] = [];
@@ -164,7 +153,7 @@ describe('SpeechSegmenter', () => {
     const s = segmenterSettings(timings, rate, w);
     let compared = 0;
     for (let seed = 1; seed <= 300; seed++) {
-      const rand = mulberry32(seed);
+      const rand = seededRandom(seed);
       const windows = 50 + Math.floor(rand() * 600);
       const probs = randomTrack(rand, windows);
       // The detector analyses full windows only; a partial tail (< 1 window) just extends open speech.
@@ -188,7 +177,7 @@ describe('SpeechSegmenter', () => {
     let movedEnds = 0;
     let movedStarts = 0;
     for (let seed = 1; seed <= 300; seed++) {
-      const rand = mulberry32(seed);
+      const rand = seededRandom(seed);
       const windows = 50 + Math.floor(rand() * 600);
       const probs = randomTrack(rand, windows);
       // Loud where the model is sure, quiet elsewhere, and loud just before some onsets (so that windows of

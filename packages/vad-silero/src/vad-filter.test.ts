@@ -1,5 +1,5 @@
-import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
-import { resampleLinear, type Logger, type Segment, type TranscriptionEvent, type VadEvent } from '@echopanel/core';
+import { concatPcm, recordingLogger, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
+import { resampleLinear, type Segment, type TranscriptionEvent, type VadEvent } from '@echopanel/core';
 import { CountingProvider } from './__fixtures__/counting-provider.js';
 import { sentencesWithPauses } from './__fixtures__/audio.js';
 import { SileroVadEngine } from './silero-engine.js';
@@ -45,20 +45,9 @@ function expectTiling(events: readonly TranscriptionEvent[], totalSamples: numbe
   expect(at).toBe(totalSamples);
 }
 
-function recordingLogger(): Logger & { warnings: string[] } {
-  const warnings: string[] = [];
-  const logger: Logger & { warnings: string[] } = {
-    warnings,
-    trace() {},
-    debug() {},
-    info() {},
-    warn(_o: unknown, msg?: string) {
-      warnings.push(msg ?? '');
-    },
-    error() {},
-    child: () => logger,
-  };
-  return logger;
+/** Core's recording logger with the warning messages picked out. */
+function warningsOf(logger: ReturnType<typeof recordingLogger>): string[] {
+  return logger.lines.filter((l) => l.level === 'warn').map((l) => l.msg);
 }
 
 describe('VadFilter over a recording provider (real Silero on real speech)', () => {
@@ -221,8 +210,8 @@ describe('VadFilter over a recording provider (real Silero on real speech)', () 
     const { events } = await run(filter, frames(pcm, 1600));
     expect(concatPcm(...provider.streams[0])).toEqual(pcm);
     expect(provider.decodes).toHaveLength(0);
-    expect(logger.warnings).toHaveLength(1);
-    expect(logger.warnings[0]).toMatch(/VAD model unavailable, passing audio through unfiltered: .*\/nonexistent\/silero\.onnx/);
+    expect(warningsOf(logger)).toHaveLength(1);
+    expect(warningsOf(logger)[0]).toMatch(/VAD model unavailable, passing audio through unfiltered: .*\/nonexistent\/silero\.onnx/);
     expect(await filter.vadAvailability()).toEqual({ available: false, reason: expect.stringContaining('/nonexistent/silero.onnx') });
     expectTiling(events, pcm.length);
   });
@@ -234,7 +223,7 @@ describe('VadFilter over a recording provider (real Silero on real speech)', () 
     const audio = synthesizeSpeech(SPEECH_SENTENCES[0], { padSeconds: 0.5 }).samples;
     await run(filter, frames(audio, 4410), 44100);
     expect(concatPcm(...provider.streams[0])).toEqual(audio);
-    expect(logger.warnings).toEqual(['VAD runs at 16000 or 8000 Hz, not 44100 Hz: passing audio through unfiltered']);
+    expect(warningsOf(logger)).toEqual(['VAD runs at 16000 or 8000 Hz, not 44100 Hz: passing audio through unfiltered']);
   });
 
   test('a consumer that stops early: what was read but not decided is reported dropped, nothing vanishes', async () => {

@@ -11,6 +11,17 @@ export function rms(pcm: Int16Array): number {
   return Math.sqrt(sum / pcm.length);
 }
 
+/** Throws UNSUPPORTED_SAMPLE_RATE unless `rate` is the rate `engine` reads (the caller resamples first). */
+export function assertSampleRate(rate: number, expected: number, engine: string): void {
+  if (rate !== expected) {
+    throw new EchoPanelError(
+      'UNSUPPORTED_SAMPLE_RATE',
+      `${engine} takes ${expected} Hz PCM, got ${rate} Hz; resample first (resampleLinear from @echopanel/core)`,
+      { details: { sampleRate: rate, expected } },
+    );
+  }
+}
+
 /** s16 → float32 in [-1, 1). */
 export function int16ToFloat32(pcm: Int16Array, out: Float32Array = new Float32Array(pcm.length)): Float32Array {
   for (let i = 0; i < pcm.length; i++) out[i] = pcm[i] / 32768;

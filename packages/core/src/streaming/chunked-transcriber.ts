@@ -2,6 +2,7 @@ import { isEchoPanelError, errorMessage } from '../errors/echopanel-error.js';
 import { rms } from '../audio/pcm.js';
 import type { DecodeOptions, Segment, TranscribeOptions, TranscriptionEvent } from '../plugin/provider.js';
 import { hallucinationReason, segmentConfidence, type HallucinationGuardOptions, type RawSegment } from './hallucination-guard.js';
+import type { SessionCounter } from './session-stats.js';
 
 /** What a batch engine decodes: one piece of audio, times in the result relative to it. */
 export interface DecodeRequest {
@@ -27,6 +28,8 @@ export interface ChunkingOptions {
   readonly guard?: HallucinationGuardOptions;
   /** Told about segments the guard removed. */
   readonly onFiltered?: (segment: RawSegment, reason: string) => void;
+  /** The provider's session counter: the stream is counted from its first chunk until it ends. */
+  readonly sessions?: SessionCounter;
 }
 
 const DEFAULT_MIN_FINAL = 0.5;
@@ -90,6 +93,24 @@ export function toStreamSegments(
  * filters hallucinations and reports every sample as transcribed, skipped or dropped.
  */
 export async function* transcribeInChunks(
+  audio: AsyncIterable<Int16Array>,
+  opts: TranscribeOptions,
+  decode: ChunkDecodeFn,
+  chunking: ChunkingOptions,
+): AsyncGenerator<Segment> {
+  if (!chunking.sessions) {
+    yield* chunked(audio, opts, decode, chunking);
+    return;
+  }
+  const session = chunking.sessions.open(opts.onEvent);
+  try {
+    yield* chunked(audio, { ...opts, onEvent: session.onEvent }, decode, chunking);
+  } finally {
+    session.close();
+  }
+}
+
+async function* chunked(
   audio: AsyncIterable<Int16Array>,
   opts: TranscribeOptions,
   decode: ChunkDecodeFn,

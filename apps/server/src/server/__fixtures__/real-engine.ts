@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModelResolver, silentLogger, systemClock, type ASRProvider, type PluginContext } from '@echopanel/core';
+import { createModelResolver, findProjectPython, silentLogger, systemClock, type ASRProvider, type PluginContext } from '@echopanel/core';
 import fasterWhisper from '@echopanel/provider-faster-whisper';
 import voxtral from '@echopanel/provider-voxtral';
 import whisperCpp from '@echopanel/provider-whisper-cpp';
@@ -10,10 +10,8 @@ import { SileroVadEngine } from '@echopanel/vad-silero';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../..');
 
-/** The Python the engine runs on: ECHOPANEL_PYTHON, else the project venv, else the machine's test venv. */
-export const TEST_PYTHON =
-  process.env.ECHOPANEL_PYTHON ??
-  (existsSync(path.join(REPO_ROOT, '.venv/bin/python')) ? path.join(REPO_ROOT, '.venv/bin/python') : '/tmp/venvtest/bin/python');
+/** The Python the engine runs on: ECHOPANEL_PYTHON, else the project venv (core's findProjectPython). */
+export const TEST_PYTHON = findProjectPython(REPO_ROOT);
 
 /** The context the runtime gives plugins, with the real model resolver (finds the bundled tiny.en). */
 export function pluginContext(): PluginContext {
