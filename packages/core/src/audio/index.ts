@@ -1,2 +1,3 @@
 export * from './wav.js';
 export * from './pcm.js';
+export * from './pcm-recording.js';
