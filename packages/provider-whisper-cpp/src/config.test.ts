@@ -19,6 +19,8 @@ describe('whisper-cpp config', () => {
     expect(whisperCppConfigSchema.safeParse({ threads: 0 }).success).toBe(false);
     expect(whisperCppConfigSchema.safeParse({ beamSize: 0 }).success).toBe(false);
     expect(whisperCppConfigSchema.safeParse({ chunkSeconds: 0.1 }).success).toBe(false);
+    // A misspelt key is refused, not silently dropped.
+    expect(whisperCppConfigSchema.safeParse({ chunkSecond: 2 }).success).toBe(false);
   });
 
   it('picks Metal only on Apple Silicon for auto (seed MOD-006)', () => {

@@ -25,7 +25,7 @@ export const whisperCppConfigSchema = z.object({
   inferenceTimeoutMs: z.number().int().min(100).default(30_000),
   /** Inferences running at once on the shared model (one whisper_state each); more wait in a queue. */
   maxParallel: z.number().int().min(1).max(16).default(1),
-});
+}).strict();
 
 export type WhisperCppConfigInput = z.input<typeof whisperCppConfigSchema>;
 export type WhisperCppConfig = z.output<typeof whisperCppConfigSchema>;

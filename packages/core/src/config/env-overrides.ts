@@ -1,3 +1,5 @@
+import { EchoPanelError } from '../errors/echopanel-error.js';
+
 /**
  * Environment variables that override the config file (applied after loading, before validation).
  * Listed in the README; every name here is also shown by `echopanel providers --json`'s config dump.
@@ -24,13 +26,13 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly name: string; readonly path
   { name: 'ECHOPANEL_VOXTRAL_MODEL_DIR', path: ['providers', 'voxtral', 'modelDir'], type: 'string', description: 'voxtral model dir' },
 ];
 
-/** Returns a copy of `raw` with the environment's overrides applied. */
+/** Returns a copy of `raw` with the environment's overrides applied; INVALID_CONFIG names a variable whose value does not parse. */
 export function applyEnvOverrides(raw: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
   const out = structuredClone(raw);
   for (const o of ENV_OVERRIDES) {
     const v = env[o.name];
     if (v === undefined || v === '') continue;
-    const value = o.type === 'number' ? Number(v) : o.type === 'boolean' ? /^(1|true|yes|on)$/i.test(v) : v;
+    const value = parseOverride(o.name, o.type, v);
     let node = out as Record<string, unknown>;
     for (const key of o.path.slice(0, -1)) {
       if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
@@ -39,4 +41,16 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: Readonly<Re
     node[o.path[o.path.length - 1]] = value;
   }
   return out;
+}
+
+function parseOverride(name: string, type: 'string' | 'number' | 'boolean', v: string): string | number | boolean {
+  if (type === 'string') return v;
+  if (type === 'number') {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new EchoPanelError('INVALID_CONFIG', `${name}=${JSON.stringify(v)} is not a number`);
+    return n;
+  }
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new EchoPanelError('INVALID_CONFIG', `${name}=${JSON.stringify(v)} is not a boolean (use true or false, 1 or 0, yes or no, on or off)`);
 }

@@ -79,6 +79,35 @@ describe('loadConfig', () => {
     await expect(loadConfig({ cwd: dir, env: {} })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringContaining('sever: unknown key') });
   });
 
+  it('rejects unknown keys at every level, naming the closest valid key', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ asr: { chunkSecond: 3 } }, /asr\.chunkSecond: unknown key \(did you mean "chunkSeconds"\?\)/],
+      [{ server: { limits: { maxSesions: 3 } } }, /server\.limits\.maxSesions: unknown key \(did you mean "maxSessions"\?\)/],
+      [{ asr: { degrade: { thresholds: { warn: 1 } } } }, /asr\.degrade\.thresholds\.warn: unknown key/],
+      [{ vad: { enabld: false } }, /vad\.enabld: unknown key \(did you mean "enabled"\?\)/],
+      [{ models: { allowDownloads: true } }, /models\.allowDownloads: unknown key \(did you mean "allowDownload"\?\)/],
+      [{ sever: {} }, /sever: unknown key \(did you mean "server"\?\)/],
+      // Nothing close: the valid keys are listed instead.
+      [{ server: { zzzzzzzz: 1 } }, /server\.zzzzzzzz: unknown key \(valid: host, port, .*allowedHosts/],
+    ];
+    for (const [inline, message] of cases) {
+      await expect(loadConfig({ inline, env: {} })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringMatching(message) });
+    }
+  });
+
+  it('refuses an environment override that does not parse, naming the variable', async () => {
+    await expect(loadConfig({ inline: {}, env: { ECHOPANEL_VAD_ENABLED: 'ture' } })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringMatching(/ECHOPANEL_VAD_ENABLED="ture" is not a boolean/),
+    });
+    await expect(loadConfig({ inline: {}, env: { ECHOPANEL_PORT: 'abc' } })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringMatching(/ECHOPANEL_PORT="abc" is not a number/),
+    });
+    const { config } = await loadConfig({ inline: {}, env: { ECHOPANEL_VAD_ENABLED: 'off', ECHOPANEL_DEGRADE_ENABLED: '1', ECHOPANEL_PORT: ' 9001 ' } });
+    expect([config.vad.enabled, config.asr.degrade.enabled, config.server.port]).toEqual([false, true, 9001]);
+  });
+
   it('reports a missing --config file as CONFIG_NOT_FOUND and a syntax error as INVALID_CONFIG', async () => {
     const dir = tempProject();
     await expect(loadConfig({ cwd: dir, configFile: 'nope.config.ts', env: {} })).rejects.toMatchObject({ code: 'CONFIG_NOT_FOUND' });

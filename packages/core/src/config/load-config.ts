@@ -79,7 +79,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   }
   const parsed = configSchema.safeParse(applyEnvOverrides(raw as Record<string, unknown>, env));
   if (!parsed.success) {
-    throw new EchoPanelError('INVALID_CONFIG', `${filepath ? path.basename(filepath) + ': ' : ''}${formatZodIssues(parsed.error)}`, {
+    throw new EchoPanelError('INVALID_CONFIG', `${filepath ? path.basename(filepath) + ': ' : ''}${formatZodIssues(parsed.error, undefined, configSchema)}`, {
       details: { file: filepath, issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
     });
   }

@@ -96,7 +96,7 @@ export class PluginRegistry<P extends RegistrablePlugin<I>, I extends Lifecycle>
     const parsed = plugin.configSchema.safeParse(slice ?? {});
     if (!parsed.success) {
       const prefix = this.kind === 'provider' ? `providers.${name}` : 'vad.options';
-      throw new EchoPanelError('INVALID_CONFIG', formatZodIssues(parsed.error, prefix), { details: { plugin: name } });
+      throw new EchoPanelError('INVALID_CONFIG', formatZodIssues(parsed.error, prefix, plugin.configSchema), { details: { plugin: name } });
     }
     return parsed.data;
   }
