@@ -12,6 +12,7 @@ const degradeSchema = z
         /** RTF must stay below this for `recoveryWindowSeconds` to step one level back. */
         recovery: z.number().positive().default(0.7),
       })
+      .strict()
       .prefault({}),
     /** Minimum time at a level before degrading further. */
     minLevelSeconds: z.number().nonnegative().default(10),
@@ -19,6 +20,7 @@ const degradeSchema = z
     /** Consecutive provider errors that trigger failover to `asr.fallback`. */
     errorsBeforeFailover: z.number().int().positive().default(3),
   })
+  .strict()
   .prefault({});
 
 export const serverConfigSchema = z
@@ -27,21 +29,32 @@ export const serverConfigSchema = z
     port: z.number().int().min(0).max(65535).default(8080),
     /** Required on every route but /health/live when set; required to bind a non-loopback address. */
     apiKey: z.string().min(1).optional(),
-    /** Allowed CORS origins (none by default). */
+    /** Allowed CORS origins (none by default); also the foreign origins allowed to open streams and post. */
     corsOrigins: z.array(z.string()).default([]),
+    /**
+     * Host names the server answers to besides localhost, 127.0.0.1, [::1] and `host` (DNS-rebinding guard),
+     * e.g. the name a reverse proxy forwards.
+     */
+    allowedHosts: z.array(z.string().min(1)).default([]),
     limits: z
       .object({
         maxFrameBytes: z.number().int().positive().default(1024 * 1024),
         maxSessions: z.number().int().positive().default(16),
         maxSessionSeconds: z.number().positive().default(4 * 3600),
         maxUploadBytes: z.number().int().positive().default(200 * 1024 * 1024),
+        /** File transcriptions running at once; more wait in the queue. */
+        maxConcurrentRequests: z.number().int().positive().default(2),
+        /** File transcriptions waiting for a running one to finish; past it requests get 429 with Retry-After. */
+        maxQueuedRequests: z.number().int().nonnegative().default(8),
       })
+      .strict()
       .prefault({}),
     /** PCM at other sample rates is resampled to 16 kHz (true) or refused (false). */
     resampleOtherRates: z.boolean().default(true),
     /** How long SIGTERM waits for in-flight streams to finish. */
     shutdownGraceMs: z.number().int().nonnegative().default(10000),
   })
+  .strict()
   .prefault({});
 
 export const asrConfigSchema = z
@@ -62,6 +75,7 @@ export const asrConfigSchema = z
     initTimeoutMs: z.number().int().positive().default(300000),
     degrade: degradeSchema,
   })
+  .strict()
   .prefault({});
 
 export const vadConfigSchema = z
@@ -71,6 +85,7 @@ export const vadConfigSchema = z
     /** The VAD plugin's own slice, validated by its schema. */
     options: z.record(z.string(), z.unknown()).default({}),
   })
+  .strict()
   .prefault({});
 
 export const modelsConfigSchema = z
@@ -80,6 +95,7 @@ export const modelsConfigSchema = z
     /** Download missing models (default: true unless CI). */
     allowDownload: z.boolean().optional(),
   })
+  .strict()
   .prefault({});
 
 /** The whole config file. */
