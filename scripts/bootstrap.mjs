@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // First-run setup for a fresh clone, idempotent (a stamp records what was done):
-// system tools (espeak-ng, sox) → npm install → Python venv → native builds → TypeScript build → embedded models.
+// system tools (apt) → npm install → Python venv → native builds → TypeScript build → embedded models.
 // Uses only Node built-ins, so it runs before node_modules exists. `--force` redoes every step.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -52,16 +52,22 @@ function step(name, key, fn, present = true) {
   log(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-// 1. espeak-ng + sox: speech synthesis for the test fixtures and the eval set.
-step('system-tools', String(has('espeak-ng') && has('sox')), () => {
-  if (has('espeak-ng') && has('sox')) return;
-  const isRoot = process.getuid?.() === 0;
-  if (isRoot && has('apt-get')) {
-    log('installing espeak-ng and sox with apt-get');
+// 1. System tools from apt, one entry per tool (command → Debian package → who needs it).
+const SYSTEM_TOOLS = [
+  { cmd: 'espeak-ng', pkg: 'espeak-ng', why: 'speech synthesis for tests and the eval set' },
+  { cmd: 'sox', pkg: 'sox', why: 'tests and the eval set' },
+];
+const missingTools = () => SYSTEM_TOOLS.filter((t) => !has(t.cmd));
+step('system-tools', SYSTEM_TOOLS.map((t) => `${t.cmd}:${has(t.cmd)}`).join(','), () => {
+  const missing = missingTools();
+  if (missing.length === 0) return;
+  const pkgs = missing.map((t) => t.pkg);
+  if (process.getuid?.() === 0 && has('apt-get')) {
+    log(`installing ${pkgs.join(' ')} with apt-get`);
     run('apt-get', ['update', '-qq']);
-    run('apt-get', ['install', '-y', '-qq', 'espeak-ng', 'sox'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    run('apt-get', ['install', '-y', '-qq', ...pkgs], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   } else {
-    log('espeak-ng and sox are missing: tests and `npm run eval` need them (apt-get install espeak-ng sox); the server does not');
+    for (const t of missing) log(`${t.cmd} is missing (${t.why}): apt-get install ${t.pkg}`);
   }
 });
 

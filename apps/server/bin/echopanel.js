@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 const cli = new URL('../dist/bin/echopanel.js', import.meta.url);
 if (!existsSync(cli)) {
   process.stderr.write(
-    'echopanel: NOT_BUILT: the CLI is not built yet (no apps/server/dist); run `npm run setup` in the EchoPanel repository\n',
+    'echopanel: NOT_BUILT: the CLI is not built yet (no apps/server/dist); run `node scripts/bootstrap.mjs` in the EchoPanel repository (what `npm start` and `npm test` do first)\n',
   );
   process.exit(1);
 }
