@@ -1,6 +1,7 @@
 import path from 'node:path';
 import {
   assertSampleRate,
+  decodeLongForm,
   decodeUtterance,
   EchoPanelError,
   EngineRunner,
@@ -91,6 +92,7 @@ export class FasterWhisperProvider implements ASRProvider {
       languages: multilingual ? 'multilingual' : ['en'],
       devices: ['cpu', 'cuda'],
       decode: true,
+      recording: true,
     };
   }
 
@@ -172,6 +174,12 @@ export class FasterWhisperProvider implements ASRProvider {
     return decodeUtterance(pcm, opts, (req) => this.decodeChunk(req));
   }
 
+  /** faster-whisper's own `transcribe` over the whole recording (30 s windows, previous-text conditioning). */
+  async decodeRecording(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+    assertSampleRate(opts.sampleRate, SAMPLE_RATE, this.name);
+    return decodeLongForm(pcm, opts, (req) => this.decodeChunk(req));
+  }
+
   health(): ProviderHealth {
     const m = this.runner.metrics.snapshot();
     const w = this.worker?.alive ? this.worker : undefined;
@@ -219,6 +227,10 @@ export class FasterWhisperProvider implements ASRProvider {
     return { name: this.modelRef, format: 'ct2' };
   }
 
+  tuning(): RuntimeTuning {
+    return { beamSize: this.beamSize, chunkSeconds: this.chunkSeconds, model: this.modelRef };
+  }
+
   /**
    * Degrade-ladder knobs: `beamSize` and `chunkSeconds` apply from the next chunk; `model` switches weights
    * (resolved first; the worker is swapped between requests). Returns what was applied.
@@ -264,9 +276,11 @@ export class FasterWhisperProvider implements ASRProvider {
       vadFilter: this.config.vadFilter,
       wordTimestamps: req.wordTimestamps ?? false,
       prompt: req.prompt,
+      ...(req.longForm ? { conditionOnPreviousText: true } : {}),
     };
+    const audioSeconds = req.pcm.length / req.sampleRate;
     return this.runner.run(
-      req.pcm.length / req.sampleRate,
+      audioSeconds,
       async (signal) => {
         const w = this.worker;
         if (!w?.alive) {
@@ -293,7 +307,8 @@ export class FasterWhisperProvider implements ASRProvider {
           signal.removeEventListener('abort', onAbort);
         }
       },
-      { signal: req.signal, onEvent: req.onEvent },
+      // A recording of minutes takes longer than one chunk: allow it real time on top of the per-chunk limit.
+      { signal: req.signal, onEvent: req.onEvent, ...(req.longForm ? { timeoutMs: this.config.inferenceTimeoutMs + audioSeconds * 1000 } : {}) },
     );
   }
 

@@ -103,6 +103,10 @@ export class VoxtralProvider implements ASRProvider {
     };
   }
 
+  tuning(): RuntimeTuning {
+    return { chunkSeconds: this.interval };
+  }
+
   /**
    * Degrade-ladder tuning: `chunkSeconds` becomes voxtral.c's `-I` (a longer interval = fewer, larger encoder calls =
    * less overhead). It applies from the next process on (an idle warm process is replaced; a running stream keeps

@@ -3,6 +3,7 @@ import {
   EchoPanelError,
   EngineRunner,
   SessionCounter,
+  decodeLongForm,
   decodeUtterance,
   errorMessage,
   int16ToFloat32,
@@ -99,6 +100,7 @@ export class WhisperCppProvider implements ASRProvider {
       languages: /\.en(\.bin)?$/i.test(config.model) ? ['en'] : 'multilingual',
       devices: process.platform === 'darwin' && process.arch === 'arm64' ? ['cpu', 'metal'] : ['cpu'],
       decode: true,
+      recording: true,
     };
     this.runner = new EngineRunner({
       concurrency: config.maxParallel,
@@ -177,6 +179,13 @@ export class WhisperCppProvider implements ASRProvider {
     return decodeUtterance(pcm, opts, this.decodeChunk);
   }
 
+  /** whisper_full over the whole recording: its own 30 s windows, each with the text before it as context. */
+  async decodeRecording(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+    assertSampleRate(opts.sampleRate, SAMPLE_RATE, 'whisper.cpp');
+    if (pcm.length === 0) return [];
+    return decodeLongForm(pcm, opts, this.decodeChunk);
+  }
+
   health(): ProviderHealth {
     const m = this.runner.metrics.snapshot();
     const orphaned = [...this.retired].reduce((n, c) => n + c.running, 0);
@@ -214,6 +223,10 @@ export class WhisperCppProvider implements ASRProvider {
   modelInfo(): ModelIdentity | undefined {
     if (this.resolved) return this.resolved.identity;
     return { name: this.modelRef, format: 'ggml', ...(isPathRef(this.modelRef) ? { path: this.modelRef } : {}) };
+  }
+
+  tuning(): RuntimeTuning {
+    return { chunkSeconds: this.chunkSeconds, beamSize: this.beamSize, model: this.modelRef };
   }
 
   async tune(tuning: RuntimeTuning): Promise<RuntimeTuning> {
@@ -264,7 +277,8 @@ export class WhisperCppProvider implements ASRProvider {
         const threads = Math.max(1, Math.floor(this.threads / Math.max(1, this.runner.queue.runningCount)));
         return ctx.transcribe(float, this.params(req, threads));
       },
-      { signal: req.signal, onEvent: req.onEvent },
+      // A recording of minutes takes longer than one chunk: allow it real time on top of the per-chunk limit.
+      { signal: req.signal, onEvent: req.onEvent, ...(req.longForm ? { timeoutMs: this.config.inferenceTimeoutMs + audioSeconds * 1000 } : {}) },
     );
     this.armOffloadTimer();
     return toRawSegments(native, req.wordTimestamps === true);
@@ -279,8 +293,8 @@ export class WhisperCppProvider implements ASRProvider {
       language: this.info?.englishOnly ? 'en' : language,
       ...(req.prompt ? { initial_prompt: req.prompt } : {}),
       token_timestamps: req.wordTimestamps === true,
-      // Every chunk is decoded on its own, as the other batch providers do (no text carried between chunks).
-      no_context: true,
+      // A chunk or utterance is decoded on its own; a whole recording carries text between whisper's windows.
+      no_context: req.longForm !== true,
       suppress_blank: true,
       suppress_non_speech_tokens: true,
       print_progress: false,

@@ -91,8 +91,9 @@ export class EngineHost {
     const model = runtime.config.providers[selection.provider]?.model;
     this.ladder = new DegradeLadder({
       settings: asr.degrade,
+      // Chunk length, beam and model come from the provider's own settings (manager.tuning()): asr.chunkSeconds
+      // is the pipeline's fixed segmentation, not the provider's chunking.
       baseline: {
-        chunkSeconds: asr.chunkSeconds,
         vadEnabled: runtime.config.vad.enabled,
         ...(selection.model ? { model: selection.model } : typeof model === 'string' ? { model } : {}),
       },

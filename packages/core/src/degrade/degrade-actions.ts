@@ -14,6 +14,8 @@ export interface DegradeActions {
   setChunkSeconds?(seconds: number): MaybePromise<number | void>;
   /** DEGRADE: quality knobs through the provider contract (beam 1, smaller model). Returns what was applied. */
   tune?(tuning: RuntimeTuning): MaybePromise<RuntimeTuning | void>;
+  /** The provider's settings in force before a step changes them (what its revert restores). */
+  currentTuning?(): MaybePromise<RuntimeTuning | undefined>;
   /** DEGRADE: VAD off (saves its compute). */
   setVadEnabled?(enabled: boolean): MaybePromise<void>;
   /** EMERGENCY: drop every other chunk (every dropped sample counted and reported). */
@@ -42,7 +44,10 @@ export interface ProviderDegradeActionsOptions {
   readonly failover?: FailoverControl;
 }
 
-/** Default actions on the provider contract: chunk length and quality via `provider.tune()`, drop policy, failover. */
+/**
+ * Default actions on the provider contract: chunk length and quality via `provider.tune()` (what was in force read
+ * from `provider.tuning()`), drop policy, failover.
+ */
 export function createProviderDegradeActions(options: ProviderDegradeActionsOptions): DegradeActions {
   const { provider } = options;
   const tune = async (t: RuntimeTuning): Promise<RuntimeTuning> => {
@@ -58,6 +63,7 @@ export function createProviderDegradeActions(options: ProviderDegradeActionsOpti
       return applied.chunkSeconds;
     },
     tune,
+    currentTuning: () => provider.tuning?.(),
     ...(options.setVadEnabled ? { setVadEnabled: options.setVadEnabled } : {}),
     ...(options.dropPolicy
       ? {

@@ -151,6 +151,33 @@ describe('DegradeLadder', () => {
     expect(ladder.currentChunkSeconds).toBe(8);
   });
 
+  it('leaves a knob alone when nothing says what is in force (its revert could not put it back)', async () => {
+    const clock = new FakeClock();
+    const { log, actions } = recordingActions();
+    const ladder = new DegradeLadder({ actions, baseline: {}, clock });
+    const change = await ladder.observe(1.05);
+    expect(ladder.level).toBe('DEGRADE');
+    expect(log).toEqual(['vad false']);
+    expect(change?.actions.slice(0, 2)).toEqual([
+      { name: 'bigger-chunks', ok: false, detail: 'the chunk length in force is unknown' },
+      { name: 'reduce-quality', ok: false, detail: 'beam size already 1 or unknown, no smaller model' },
+    ]);
+  });
+
+  it('takes the settings in force from currentTuning over the baseline, and restores them', async () => {
+    const clock = new FakeClock();
+    const { log, actions } = recordingActions({ currentTuning: () => ({ chunkSeconds: 4, beamSize: 2, model: 'small.en' }) });
+    const ladder = new DegradeLadder({ actions, baseline, clock, settings: { minLevelSeconds: 0, recoveryWindowSeconds: 1 } });
+    await ladder.observe(1.05);
+    expect(log).toEqual(['chunk 5', 'tune {"beamSize":1,"model":"base.en"}', 'vad false']);
+    for (const s of [1, 3, 5]) {
+      clock.at(s);
+      await ladder.observe(0.1);
+    }
+    expect(ladder.level).toBe('NORMAL');
+    expect(log.slice(3)).toEqual(['vad true', 'tune {"beamSize":2,"model":"small.en"}', 'chunk 4']);
+  });
+
   it('a failing action is logged and recorded, and the level still changes', async () => {
     const clock = new FakeClock();
     const { actions } = recordingActions({

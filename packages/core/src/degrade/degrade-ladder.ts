@@ -8,12 +8,15 @@ import type { RuntimeTuning } from '../plugin/provider.js';
 import type { DegradeActions } from './degrade-actions.js';
 import { DEFAULT_DEGRADE_SETTINGS, DEGRADE_LEVELS, levelForRtf, severity, type DegradeLevel, type DegradeSettings } from './degrade-level.js';
 
-/** What the host runs with at NORMAL; reverts return to these values. */
+/**
+ * What the host runs with at NORMAL, for a provider that does not report its settings (`actions.currentTuning`,
+ * which wins when it answers). A knob whose value is known from neither is left alone: a step changes only what
+ * its revert can put back exactly.
+ */
 export interface DegradeBaseline {
-  readonly chunkSeconds: number;
-  /** Beam size restored on recovery (default 5, whisper's). */
+  readonly chunkSeconds?: number;
   readonly beamSize?: number;
-  /** Model restored on recovery (and the start of the smaller-model chain). */
+  /** The start of the smaller-model chain. */
   readonly model?: string;
   readonly vadEnabled?: boolean;
 }
@@ -93,7 +96,7 @@ export class DegradeLadder {
   private lastProbe = -Infinity;
   private lastFailoverAttempt = -Infinity;
   private consecutiveErrors = 0;
-  private chunkSeconds: number;
+  private chunkSeconds: number | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private timer?: NodeJS.Timeout;
 
@@ -117,8 +120,8 @@ export class DegradeLadder {
     return this.current;
   }
 
-  /** Chunk length the ladder last set (the baseline at NORMAL). */
-  get currentChunkSeconds(): number {
+  /** Chunk length the ladder last set or found in force (undefined before the first step when the baseline has none). */
+  get currentChunkSeconds(): number | undefined {
     return this.chunkSeconds;
   }
 
@@ -254,9 +257,15 @@ export class DegradeLadder {
 
   private async applyLevel(level: DegradeLevel, from: DegradeLevel): Promise<{ outcomes: Outcome[]; step: Step }> {
     const a = this.actions;
+    const inForce = await this.inForce();
     if (level === 'WARNING') {
-      const prev = this.chunkSeconds;
-      const next = Math.min(this.options.maxChunkSeconds ?? 8, prev + (this.options.chunkStepSeconds ?? 1));
+      const prev = inForce.chunkSeconds ?? this.chunkSeconds;
+      const max = this.options.maxChunkSeconds ?? 8;
+      if (prev === undefined || prev >= max) {
+        const detail = prev === undefined ? 'the chunk length in force is unknown' : `chunks are already ${prev} s (max ${max} s)`;
+        return { outcomes: [{ name: 'bigger-chunks', ok: false, detail }], step: { level, from, names: [], revert: async () => [] } };
+      }
+      const next = Math.min(max, prev + (this.options.chunkStepSeconds ?? 1));
       const outcome = await this.run('bigger-chunks', a.setChunkSeconds && (() => a.setChunkSeconds!(next)), (applied) => {
         this.chunkSeconds = typeof applied === 'number' ? applied : next;
         return `chunk ${prev} s → ${this.chunkSeconds} s`;
@@ -279,11 +288,16 @@ export class DegradeLadder {
     }
     if (level === 'DEGRADE') {
       const base = this.options.baseline;
-      const smaller = base.model ? (this.options.smallerModel ?? defaultSmallerModel)(base.model) : undefined;
-      const tuning: RuntimeTuning = { beamSize: 1, ...(smaller ? { model: smaller } : {}) };
-      const restore: RuntimeTuning = { beamSize: base.beamSize ?? 5, ...(base.model ? { model: base.model } : {}) };
+      const beamSize = inForce.beamSize ?? base.beamSize;
+      const model = inForce.model ?? base.model;
+      const smaller = model ? (this.options.smallerModel ?? defaultSmallerModel)(model) : undefined;
+      const tuning: RuntimeTuning = { ...(beamSize !== undefined && beamSize > 1 ? { beamSize: 1 } : {}), ...(smaller ? { model: smaller } : {}) };
+      const restore: RuntimeTuning = { ...(tuning.beamSize !== undefined ? { beamSize } : {}), ...(tuning.model ? { model } : {}) };
+      const reduce = Object.keys(tuning).length > 0 && a.tune ? () => a.tune!(tuning) : undefined;
       const outcomes = [
-        await this.run('reduce-quality', a.tune && (() => a.tune!(tuning)), (applied) => describeTuning(applied ?? tuning)),
+        reduce
+          ? await this.run('reduce-quality', reduce, (applied) => describeTuning(applied ?? tuning))
+          : { name: 'reduce-quality', ok: false, detail: a.tune ? 'beam size already 1 or unknown, no smaller model' : 'not supported by the host' },
         await this.run('vad-off', a.setVadEnabled && (() => a.setVadEnabled!(false))),
       ];
       return {
@@ -295,7 +309,7 @@ export class DegradeLadder {
           revert: async () => [
             // Reverse order of application.
             await this.run('vad-on', a.setVadEnabled && (() => a.setVadEnabled!(base.vadEnabled ?? true))),
-            await this.run('restore-quality', a.tune && (() => a.tune!(restore)), (applied) => describeTuning(applied ?? restore)),
+            ...(reduce ? [await this.run('restore-quality', a.tune && (() => a.tune!(restore)), (applied) => describeTuning(applied ?? restore))] : []),
           ],
         },
       };
@@ -310,6 +324,15 @@ export class DegradeLadder {
         revert: async () => [await this.run('stop-dropping', a.setDropPolicy && (() => a.setDropPolicy!(false)))],
       },
     };
+  }
+
+  private async inForce(): Promise<RuntimeTuning> {
+    try {
+      return (await this.actions.currentTuning?.()) ?? {};
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 'could not read the settings in force; using the baseline');
+      return {};
+    }
   }
 
   private async failover(reason: string, rtf?: number): Promise<DegradeLevelChange | undefined> {

@@ -152,6 +152,10 @@ export class FailoverProvider implements ASRProvider, FailoverControl {
     return p.tune ? p.tune(tuning) : {};
   }
 
+  tuning(): RuntimeTuning {
+    return this.activeProvider.tuning?.() ?? {};
+  }
+
   /** Switches new work to the fallback (loading it). `false` when the fallback cannot be loaded. */
   failover(reason: string): Promise<boolean> {
     if (this.side === 'fallback') return Promise.resolve(true);

@@ -305,6 +305,11 @@ export class ModelManager implements ASRProvider {
     return this.current.tune ? this.current.tune(tuning) : {};
   }
 
+  /** The serving provider's settings in force (empty when it does not report them). */
+  tuning(): RuntimeTuning {
+    return this.current.tuning?.() ?? {};
+  }
+
   async dispose(): Promise<void> {
     await this.unload();
     await this.current.dispose?.();

@@ -15,6 +15,8 @@ export interface ProviderCapabilities {
   readonly devices: readonly Device[];
   /** Implements {@link ASRProvider.decode} (one-shot decoding of a finished utterance). */
   readonly decode?: boolean;
+  /** Implements {@link ASRProvider.decodeRecording} (the engine's own long-form decoding of a whole recording). */
+  readonly recording?: boolean;
 }
 
 /** Whether a provider can run here, and if not exactly why and how to fix it. */
@@ -130,11 +132,20 @@ export interface ASRProvider {
   transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment>;
   /** One-shot decode of a complete utterance (when `capabilities.decode`): used for VAD segments and partials. */
   decode?(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]>;
+  /**
+   * Decodes a whole recording (minutes long) with the engine's own long-form algorithm — its windows and its
+   * conditioning on the text decoded so far — as a user calling the engine on the file would get it (when
+   * `capabilities.recording`). The host uses it for uploads and `echopanel transcribe`; no hallucination
+   * filtering beyond the engine's own.
+   */
+  decodeRecording?(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]>;
   health(): ProviderHealth;
   /** What weights are loaded (or would be). */
   modelInfo?(): ModelIdentity | undefined;
   /** Apply degrade-ladder tuning; returns what was applied. */
   tune?(tuning: RuntimeTuning): Promise<RuntimeTuning>;
+  /** The tunable settings in force (what a later `tune()` must pass to put them back); implement with `tune`. */
+  tuning?(): RuntimeTuning;
   /** Final release when the registry disposes the instance (defaults to `unload`). */
   dispose?(): Promise<void>;
 }
