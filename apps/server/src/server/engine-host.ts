@@ -30,6 +30,8 @@ export interface Readiness {
   readonly load_time_ms?: number;
   readonly warmup_time_ms?: number;
   readonly reason?: string;
+  /** In ERROR: when the model is next retried by itself (ISO). */
+  readonly next_retry_at?: string;
 }
 
 export interface EngineHostOptions {
@@ -81,7 +83,7 @@ export class EngineHost {
     this.selection = selection;
     this.pair = pair;
     const asr = runtime.config.asr;
-    this.manager = new ModelManager({ provider, warmupLevel: asr.warmupLevel, initTimeoutMs: asr.initTimeoutMs, logger });
+    this.manager = new ModelManager({ provider, warmupLevel: asr.warmupLevel, initTimeoutMs: asr.initTimeoutMs, recovery: asr.recovery, logger });
     this.manager.on('state', (change) => {
       this.logger.info({ from: change.from, to: change.to }, 'model state');
       if (change.to === 'READY') this.ladder.start(1000);
@@ -176,10 +178,12 @@ export class EngineHost {
       return { status: 'ok', ...base, load_time_ms: h.loadMs ?? 0, warmup_time_ms: h.warmupMs ?? 0 };
     }
     const last = h.lastError ? `: ${h.lastError.code}: ${h.lastError.message}` : '';
+    const next = h.state === 'ERROR' ? this.manager.recoveryStatus().nextAttemptAt : undefined;
     return {
       status: h.state === 'ERROR' ? 'error' : 'loading',
       ...base,
-      reason: `model ${h.state.toLowerCase()}${h.state === 'ERROR' ? last : ''}`,
+      reason: `model ${h.state.toLowerCase()}${h.state === 'ERROR' ? last : ''}${next ? `; retrying at ${next}` : ''}`,
+      ...(next ? { next_retry_at: next } : {}),
       ...(h.loadMs !== undefined ? { load_time_ms: h.loadMs } : {}),
     };
   }
@@ -269,6 +273,7 @@ export class EngineHost {
       provider: this.providerName,
       model: this.manager.modelInfo() ?? { name: this.modelName },
       health: { ...health, degrade: this.ladder.health() },
+      recovery: this.manager.recoveryStatus(),
       streams: this.sessionCounter.snapshot(),
       vad: this.vadStatus(),
     };

@@ -98,6 +98,28 @@ export class ServerMetrics {
         for (const s of MODEL_STATES) this.set({ state: s }, s === current ? 1 : 0);
       },
     });
+    let recovery = { attempts: 0, recoveries: 0 };
+    new Counter({
+      name: 'echopanel_model_recovery_total',
+      help: 'Automatic retries of a model in ERROR: attempts started, and attempts that brought it back to READY',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const now = engine.manager.recoveryStatus();
+        this.inc({ outcome: 'attempt' }, now.attempts - recovery.attempts);
+        this.inc({ outcome: 'recovered' }, now.recoveries - recovery.recoveries);
+        recovery = now;
+      },
+    });
+    new Gauge({
+      name: 'echopanel_model_recovery_next_seconds',
+      help: 'Seconds until the next automatic retry of a model in ERROR (0 when none is scheduled)',
+      registers,
+      collect() {
+        const next = engine.manager.recoveryStatus().nextAttemptAt;
+        this.set(next ? Math.max(0, (Date.parse(next) - Date.now()) / 1000) : 0);
+      },
+    });
     new Gauge({
       name: 'echopanel_model_load_seconds',
       help: 'Model load and warmup time of the current model',

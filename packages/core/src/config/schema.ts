@@ -73,6 +73,15 @@ export const asrConfigSchema = z
     partialIntervalSeconds: z.number().nonnegative().default(1),
     warmupLevel: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(2),
     initTimeoutMs: z.number().int().positive().default(300000),
+    /** A model that ends in ERROR (failed load or warmup, engine gone) is retried with capped exponential backoff. */
+    recovery: z
+      .object({
+        enabled: z.boolean().default(true),
+        initialDelayMs: z.number().int().positive().default(1000),
+        maxDelayMs: z.number().int().positive().default(60000),
+      })
+      .strict()
+      .prefault({}),
     degrade: degradeSchema,
   })
   .strict()

@@ -4,3 +4,4 @@ export * from './warmup.js';
 export * from './warmup-audio.js';
 export * from './error-history.js';
 export * from './listeners.js';
+export * from './recovery-backoff.js';

@@ -226,7 +226,7 @@ describe('ModelManager', () => {
     const seen = track(m);
     await expectCode(m.initialize(), 'WORKER_START_FAILED');
     const err = await expectCode(m.initialize(), 'NOT_READY');
-    expect(err.message).toContain('WORKER_START_FAILED: python not found; call retry()');
+    expect(err.message).toMatch(/WORKER_START_FAILED: python not found; next automatic retry at \d{4}-/);
     await m.retry();
     expect(seen).toEqual(['UNINITIALIZED>LOADING', 'LOADING>ERROR', 'ERROR>LOADING', 'LOADING>WARMING_UP', 'WARMING_UP>READY']);
     expect(p.loads).toBe(2);
@@ -362,6 +362,55 @@ describe('ModelManager', () => {
     p.failAllDecodes = undefined;
     await m.retry();
     expect(m.state).toBe('READY');
+  });
+
+  it('retries a failed load by itself with capped exponential backoff until READY', async () => {
+    const p = new CountingProvider();
+    p.loadFailures = [1, 2, 3, 4].map((i) => new EchoPanelError('WORKER_START_FAILED', `attempt ${i}`));
+    const m = new ModelManager({ provider: p, recovery: { initialDelayMs: 20, maxDelayMs: 80 } });
+    const delays: number[] = [];
+    m.on('state', (c) => {
+      if (c.to === 'ERROR') delays.push(m.recoveryStatus().nextDelayMs!);
+    });
+    const ready = new Promise<void>((resolve) => m.on('state', (c) => c.to === 'READY' && resolve()));
+    await expectCode(m.initialize(), 'WORKER_START_FAILED');
+    expect(m.recoveryStatus()).toMatchObject({ enabled: true, consecutiveFailures: 1, nextDelayMs: 20, attempts: 0, nextAttemptAt: expect.any(String) });
+    await ready;
+    expect(delays).toEqual([20, 40, 80, 80]); // doubling, capped
+    expect(p.loads).toBe(5);
+    // The READY listener runs before the attempt's own bookkeeping: let it settle.
+    await new Promise((r) => setImmediate(r));
+    expect(m.recoveryStatus()).toEqual({ enabled: true, consecutiveFailures: 0, attempts: 4, recoveries: 1 });
+    await m.unload();
+  });
+
+  it('a fatal error while READY recovers by itself; unload() cancels a scheduled retry; disabled stays in ERROR', async () => {
+    const p = new CountingProvider();
+    const m = new ModelManager({ provider: p, recovery: { initialDelayMs: 10 } });
+    await m.initialize();
+    const seen = track(m);
+    p.failAllDecodes = new EchoPanelError('WORKER_CRASHED', 'worker exited with code 137');
+    const back = new Promise<void>((resolve) => m.on('state', (c) => c.to === 'READY' && resolve()));
+    await expectCode(m.decode(new Int16Array(1600), { sampleRate: 16000 }), 'WORKER_CRASHED');
+    p.failAllDecodes = undefined;
+    await back;
+    expect(seen).toEqual(['READY>ERROR', 'ERROR>LOADING', 'LOADING>WARMING_UP', 'WARMING_UP>READY']);
+
+    p.loadFailures = [new EchoPanelError('MODEL_NOT_FOUND', 'gone')];
+    await m.unload();
+    await expectCode(m.initialize(), 'MODEL_NOT_FOUND');
+    expect(m.recoveryStatus().nextAttemptAt).toBeDefined();
+    await m.unload();
+    expect(m.recoveryStatus().nextAttemptAt).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(m.state).toBe('UNINITIALIZED');
+
+    const off = new ModelManager({ provider: new CountingProvider(), recovery: { enabled: false, initialDelayMs: 1 } });
+    (off.provider as CountingProvider).loadFailures = [new EchoPanelError('MODEL_NOT_FOUND', 'gone')];
+    await expectCode(off.initialize(), 'MODEL_NOT_FOUND');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(off.state).toBe('ERROR');
+    expect(off.recoveryStatus()).toEqual({ enabled: false, consecutiveFailures: 0, attempts: 0, recoveries: 0 });
   });
 
   it('an ordinary inference error is recorded but keeps READY', async () => {

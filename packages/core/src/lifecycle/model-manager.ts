@@ -18,6 +18,7 @@ import type {
 import { ErrorHistory } from './error-history.js';
 import { Listeners } from './listeners.js';
 import { assertTransition } from './model-state-machine.js';
+import { RecoveryBackoff, type RecoveryOptions, type RecoveryStatus } from './recovery-backoff.js';
 import { runWarmup, type WarmupLevel, type WarmupOptions, type WarmupReport } from './warmup.js';
 
 export interface ModelManagerOptions {
@@ -42,6 +43,11 @@ export interface ModelManagerOptions {
   readonly checkAvailability?: boolean;
   /** RSS of this process (injectable for tests; default `process.memoryUsage.rss()`). */
   readonly processRss?: () => number;
+  /**
+   * A model that ends in ERROR (failed load or warmup, a fatal error while READY) is retried by itself with capped
+   * exponential backoff (default on: 1 s, doubling, at most 60 s) until READY or `unload()`.
+   */
+  readonly recovery?: RecoveryOptions;
 }
 
 export interface InitializeOptions {
@@ -104,10 +110,12 @@ export class ModelManager implements ASRProvider {
   private warmupReport?: WarmupReport;
   private lastFailure?: EchoPanelError;
   private degradeSource?: { health(): DegradeHealth };
+  private readonly backoff: RecoveryBackoff;
 
   constructor(private readonly options: ModelManagerOptions) {
     this.current = options.provider;
     this.clock = options.clock ?? systemClock;
+    this.backoff = new RecoveryBackoff(options.recovery ?? {}, this.clock);
     this.logger = (options.logger ?? silentLogger).child({ component: 'model-manager' });
     this.errors = new ErrorHistory(this.clock);
     this.listeners = new Listeners((err, event) => this.logger.error({ err: errorMessage(err), event }, 'model manager listener threw'));
@@ -167,11 +175,12 @@ export class ModelManager implements ASRProvider {
     return this.startInit(timeoutMs);
   }
 
-  /** From ERROR: loads again. */
+  /** From ERROR: loads again (now, instead of at the next scheduled recovery attempt). */
   async retry(options: InitializeOptions = {}): Promise<void> {
     if (this.stateValue !== 'ERROR') {
       throw new EchoPanelError('INVALID_STATE', `retry() is for a manager in ERROR; it is ${this.stateValue}`);
     }
+    this.backoff.cancel();
     return this.startInit(options.timeoutMs ?? this.options.initTimeoutMs ?? 300000);
   }
 
@@ -217,7 +226,8 @@ export class ModelManager implements ASRProvider {
         this.listeners.emit('switch', { from: old.name, to: provider.name, at: this.now() });
         return this.initialize(options);
       }
-      const candidate = new ModelManager({ ...this.options, provider, logger: this.logger });
+      // The candidate is discarded if it fails: it must not retry on its own.
+      const candidate = new ModelManager({ ...this.options, provider, logger: this.logger, recovery: { enabled: false } });
       try {
         await candidate.initialize(options);
       } catch (err) {
@@ -250,6 +260,11 @@ export class ModelManager implements ASRProvider {
     return this.switching;
   }
 
+  /** Automatic recovery from ERROR: failures since READY, the next attempt's time, totals. */
+  recoveryStatus(): RecoveryStatus {
+    return this.backoff.status();
+  }
+
   /** Includes a degrade ladder's level and history in {@link health} (e.g. `manager.attachDegrade(ladder)`). */
   attachDegrade(source: { health(): DegradeHealth } | undefined): void {
     this.degradeSource = source;
@@ -261,6 +276,7 @@ export class ModelManager implements ASRProvider {
     this.recordError(e, 'runtime');
     if (this.stateValue === 'READY') {
       this.lastFailure = e;
+      this.scheduleRecovery(e);
       this.transition('ERROR', e);
     }
   }
@@ -376,7 +392,7 @@ export class ModelManager implements ASRProvider {
         // whatever its load() would throw.
         const a = await Promise.race([provider.availability(), aborted]);
         if (!a.available) {
-          throw new EchoPanelError('PROVIDER_UNAVAILABLE', `provider ${provider.name} is not available: ${a.reason ?? 'no reason given'}${a.hint ? ` (${a.hint})` : ''}`);
+          throw new EchoPanelError(a.code ?? 'PROVIDER_UNAVAILABLE', `provider ${provider.name} is not available: ${a.reason ?? 'no reason given'}${a.hint ? ` (${a.hint})` : ''}`);
         }
       }
       const rssBefore = this.totalRss(provider);
@@ -404,6 +420,7 @@ export class ModelManager implements ASRProvider {
       }
       if (ac.signal.aborted) throw ac.signal.reason;
       this.transition('READY');
+      this.backoff.reset();
       this.logger.info({ provider: provider.name, loadMs: round1(this.loadMs), warmupMs: round1(this.warmupMs) }, 'model ready');
     } catch (err) {
       const cancelled = ac.signal.aborted && ac.signal.reason === UNLOAD_CANCEL;
@@ -414,7 +431,10 @@ export class ModelManager implements ASRProvider {
         this.lastFailure = e;
         this.recordError(e, phase);
         this.logger.error({ provider: provider.name, code: e.code, err: e.message, phase }, 'model initialization failed');
-        if (this.stateValue === 'LOADING' || this.stateValue === 'WARMING_UP') this.transition('ERROR', e);
+        if (this.stateValue === 'LOADING' || this.stateValue === 'WARMING_UP') {
+          this.scheduleRecovery(e);
+          this.transition('ERROR', e);
+        }
       }
       throw e;
     } finally {
@@ -424,6 +444,7 @@ export class ModelManager implements ASRProvider {
   }
 
   private async runUnload(): Promise<void> {
+    this.backoff.cancel();
     if (this.initializing) {
       this.initAbort?.abort(UNLOAD_CANCEL);
       await this.initializing.catch(() => undefined);
@@ -544,12 +565,38 @@ export class ModelManager implements ASRProvider {
     this.recordError(err, 'inference');
     if (isEchoPanelError(err) && FATAL_CODES.has(err.code) && provider === this.current && this.stateValue === 'READY') {
       this.lastFailure = err;
+      this.scheduleRecovery(err);
       this.transition('ERROR', err);
     }
   }
 
+  /** Called just before the move to ERROR, so `state` listeners already see the next attempt. */
+  private scheduleRecovery(cause: EchoPanelError): void {
+    if (this.unloading) return;
+    const delayMs = this.backoff.schedule(() => {
+      if (this.stateValue !== 'ERROR' || this.initializing || this.unloading) return;
+      const attempt = this.backoff.status().consecutiveFailures;
+      this.logger.info({ provider: this.current.name, attempt }, 'retrying the model after an error');
+      this.startInit(this.options.initTimeoutMs ?? 300000).then(
+        () => {
+          this.backoff.recovered();
+          this.logger.info({ provider: this.current.name, attempt }, 'model recovered');
+        },
+        // runInit logged it and scheduled the next attempt.
+        () => undefined,
+      );
+    });
+    if (delayMs !== undefined) {
+      this.logger.warn({ provider: this.current.name, code: cause.code, delayMs, nextAttemptAt: this.backoff.status().nextAttemptAt }, 'model in ERROR; retrying');
+    }
+  }
+
   private notReady(): EchoPanelError {
-    const why = this.stateValue === 'ERROR' && this.lastFailure ? `: ${this.lastFailure.code}: ${this.lastFailure.message}; call retry()` : '';
+    const next = this.backoff.status().nextAttemptAt;
+    const why =
+      this.stateValue === 'ERROR' && this.lastFailure
+        ? `: ${this.lastFailure.code}: ${this.lastFailure.message}; ${next ? `next automatic retry at ${next}` : 'call retry()'}`
+        : '';
     return new EchoPanelError('NOT_READY', `model ${this.current.name} is ${this.stateValue}${why}`, {
       details: { state: this.stateValue, ...(this.lastFailure ? { cause: this.lastFailure.code } : {}) },
     });

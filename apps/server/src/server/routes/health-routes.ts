@@ -5,6 +5,7 @@ import type { EngineHost } from '../engine-host.js';
 export function healthRoutes(app: FastifyInstance, engine: EngineHost): void {
   app.get('/health', async (_req, reply) => {
     const r = engine.readiness();
+    if (r.next_retry_at) reply.header('retry-after', String(Math.max(1, Math.ceil((Date.parse(r.next_retry_at) - Date.now()) / 1000))));
     return reply.code(r.status === 'ok' ? 200 : 503).send({ ...r, service: 'echopanel' });
   });
   app.get('/health/live', async () => ({ status: 'ok' }));
