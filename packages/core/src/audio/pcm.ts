@@ -16,10 +16,23 @@ export function assertSampleRate(rate: number, expected: number, engine: string)
   if (rate !== expected) {
     throw new EchoPanelError(
       'UNSUPPORTED_SAMPLE_RATE',
-      `${engine} takes ${expected} Hz PCM, got ${rate} Hz; resample first (resampleLinear from @echopanel/core)`,
+      `${engine} takes ${expected} Hz PCM, got ${rate} Hz; resample first (resample or StreamResampler from @echopanel/core)`,
       { details: { sampleRate: rate, expected } },
     );
   }
+}
+
+/** float → s16, the inverse of the /32768 of {@link int16ToFloat32} (so s16 round-trips exactly), clamped. */
+export function floatToInt16(v: number): number {
+  const r = Math.round(v * 32768);
+  return r > 32767 ? 32767 : r < -32768 ? -32768 : r;
+}
+
+/** float32 in [-1, 1) → s16 (see {@link floatToInt16}). */
+export function float32ToInt16(f: Float32Array): Int16Array {
+  const out = new Int16Array(f.length);
+  for (let i = 0; i < f.length; i++) out[i] = floatToInt16(f[i]);
+  return out;
 }
 
 /** s16 → float32 in [-1, 1). */
@@ -63,32 +76,45 @@ export function resampleLinear(pcm: Int16Array, fromRate: number, toRate: number
 }
 
 /**
- * Turns a byte stream (e.g. WebSocket frames) into s16 frames, carrying an odd trailing byte to the next chunk
- * instead of dropping or misaligning it.
+ * Turns a byte stream (e.g. WebSocket frames) into whole samples (s16 or float32 little-endian), carrying a
+ * partial trailing sample to the next chunk instead of dropping or misaligning it.
  */
 export class PcmByteAligner {
-  private carry: number | undefined;
+  private carry = new Uint8Array(0);
 
-  /** Returns the complete samples in `bytes` (plus any carried byte). */
+  constructor(private readonly sampleBytes: 2 | 4 = 2) {}
+
+  /** The complete s16 samples in `bytes` (plus any carried bytes). */
   push(bytes: Uint8Array): Int16Array {
-    let src = bytes;
-    if (this.carry !== undefined) {
-      const joined = new Uint8Array(bytes.byteLength + 1);
-      joined[0] = this.carry;
-      joined.set(bytes, 1);
-      src = joined;
-      this.carry = undefined;
-    }
-    const even = src.byteLength & ~1;
-    if (even !== src.byteLength) this.carry = src[src.byteLength - 1];
-    const out = new Int16Array(even / 2);
-    new Uint8Array(out.buffer).set(src.subarray(0, even));
+    const aligned = this.align(bytes);
+    const out = new Int16Array(aligned.byteLength / 2);
+    new Uint8Array(out.buffer).set(aligned);
     return out;
   }
 
-  /** Bytes still carried (0 or 1). */
+  /** The complete float32 samples in `bytes` (for an aligner of 4-byte samples). */
+  pushFloat32(bytes: Uint8Array): Float32Array {
+    const aligned = this.align(bytes);
+    const out = new Float32Array(aligned.byteLength / 4);
+    new Uint8Array(out.buffer).set(aligned);
+    return out;
+  }
+
+  /** Bytes still carried (less than one sample). */
   get pendingBytes(): number {
-    return this.carry === undefined ? 0 : 1;
+    return this.carry.byteLength;
+  }
+
+  private align(bytes: Uint8Array): Uint8Array {
+    let src = bytes;
+    if (this.carry.byteLength > 0) {
+      src = new Uint8Array(this.carry.byteLength + bytes.byteLength);
+      src.set(this.carry);
+      src.set(bytes, this.carry.byteLength);
+    }
+    const whole = src.byteLength - (src.byteLength % this.sampleBytes);
+    this.carry = src.slice(whole);
+    return src.subarray(0, whole);
   }
 }
 

@@ -1,4 +1,5 @@
 import { EchoPanelError } from '../errors/echopanel-error.js';
+import { floatToInt16 } from './pcm.js';
 
 /** Decoded PCM audio: interleaved channels folded to mono s16. */
 export interface PcmAudio {
@@ -105,14 +106,10 @@ export function encodeWav(samples: Int16Array, sampleRate: number): Buffer {
   return out;
 }
 
-/** Inverse of the /32768 used when reading, so 16-bit samples round-trip exactly. */
-function floatToInt16(v: number): number {
-  return Math.max(-32768, Math.min(32767, Math.round(v * 32768)));
-}
-
-/** Names a non-WAV container from its magic bytes, for error messages. */
+/** Names a container from its magic bytes, for error messages. */
 export function sniffContainer(buf: Uint8Array): string {
   const ascii = (a: number, b: number) => String.fromCharCode(...buf.subarray(a, b));
+  if (buf.byteLength >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WAVE') return 'looks like WAV';
   if (buf.byteLength >= 3 && ascii(0, 3) === 'ID3') return 'looks like MP3';
   if (buf.byteLength >= 2 && buf[0] === 0xff && (buf[1] & 0xe0) === 0xe0) return 'looks like MP3/AAC';
   if (buf.byteLength >= 4 && ascii(0, 4) === 'OggS') return 'looks like Ogg';

@@ -42,6 +42,8 @@ export const serverConfigSchema = z
         maxSessions: z.number().int().positive().default(16),
         maxSessionSeconds: z.number().positive().default(4 * 3600),
         maxUploadBytes: z.number().int().positive().default(200 * 1024 * 1024),
+        /** Longest audio an upload may hold (decoded duration); longer is 413. Bounds the cost of a small file that decodes to hours. */
+        maxUploadSeconds: z.number().positive().default(4 * 3600),
         /** File transcriptions running at once; more wait in the queue. */
         maxConcurrentRequests: z.number().int().positive().default(2),
         /** File transcriptions waiting for a running one to finish; past it requests get 429 with Retry-After. */

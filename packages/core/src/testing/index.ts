@@ -2,3 +2,4 @@ export * from './speech.js';
 export * from './plugin-package.js';
 export * from './random.js';
 export * from './recording-logger.js';
+export * from './audio-formats.js';
