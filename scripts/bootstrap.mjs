@@ -56,6 +56,7 @@ function step(name, key, fn, present = true) {
 const SYSTEM_TOOLS = [
   { cmd: 'espeak-ng', pkg: 'espeak-ng', why: 'speech synthesis for tests and the eval set' },
   { cmd: 'sox', pkg: 'sox', why: 'tests and the eval set' },
+  { cmd: 'ffmpeg', pkg: 'ffmpeg', why: 'decoding uploads and `echopanel transcribe` files (mp3, m4a, ogg, webm, flac, wav, …); tests' },
 ];
 const missingTools = () => SYSTEM_TOOLS.filter((t) => !has(t.cmd));
 step('system-tools', SYSTEM_TOOLS.map((t) => `${t.cmd}:${has(t.cmd)}`).join(','), () => {

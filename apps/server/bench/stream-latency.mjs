@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRuntime, decodeWav, encodeWav, resampleLinear, wordErrorRate } from '@echopanel/core';
+import { createRuntime, decodeWav, encodeWav, resample, wordErrorRate } from '@echopanel/core';
 import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
 import WebSocket from 'ws';
 
@@ -23,7 +23,7 @@ let pcm;
 let reference;
 if (values.wav) {
   const a = decodeWav(readFileSync(values.wav));
-  pcm = a.sampleRate === 16000 ? a.samples : resampleLinear(a.samples, a.sampleRate, 16000);
+  pcm = a.sampleRate === 16000 ? a.samples : await resample(a.samples, a.sampleRate, 16000);
   const txt = values.wav.replace(/\.wav$/, '.txt');
   try { reference = readFileSync(txt, 'utf8'); } catch { reference = undefined; }
 } else {

@@ -4,7 +4,7 @@
 // Prints emitted start / end minus the known onset / offset in ms (negative = early).
 //
 //   node bench/boundaries.mjs          (needs espeak-ng and sox, like the tests)
-import { resampleLinear } from '@echopanel/core';
+import { resample } from '@echopanel/core';
 import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
 import { SileroVadEngine } from '../dist/index.js';
 
@@ -46,7 +46,7 @@ for (const voice of ['en-us', 'en-gb']) {
   });
   parts.push(silence(pauses[4]));
   const pcm16 = concatPcm(...parts);
-  const pcm8 = resampleLinear(pcm16, 16000, 8000);
+  const pcm8 = await resample(pcm16, 16000, 8000);
   for (const rate of [16000, 8000]) {
     for (const trim of [true, false]) {
       const segs = await segments(engine, rate === 16000 ? pcm16 : pcm8, { sampleRate: rate, refineBoundaries: trim });

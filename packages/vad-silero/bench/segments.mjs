@@ -3,7 +3,7 @@
 //   node bench/segments.mjs file.wav [--threshold 0.5] [--probs]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { decodeWav, resampleLinear } from '@echopanel/core';
+import { decodeWav, resample } from '@echopanel/core';
 import { SileroVadEngine } from '../dist/index.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { threshold: { type: 'string' }, probs: { type: 'boolean' } } });
@@ -12,7 +12,7 @@ if (positionals.length !== 1) {
   process.exit(2);
 }
 const wav = decodeWav(readFileSync(positionals[0]));
-const pcm = wav.sampleRate === 16000 || wav.sampleRate === 8000 ? wav.samples : resampleLinear(wav.samples, wav.sampleRate, 16000);
+const pcm = wav.sampleRate === 16000 || wav.sampleRate === 8000 ? wav.samples : await resample(wav.samples, wav.sampleRate, 16000);
 const rate = wav.sampleRate === 8000 ? 8000 : 16000;
 const engine = new SileroVadEngine(values.threshold ? { threshold: Number(values.threshold) } : {});
 const detector = engine.createDetector({ sampleRate: rate });

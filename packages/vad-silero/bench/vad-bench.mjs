@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { decodeWav, resampleLinear } from '@echopanel/core';
+import { decodeWav, resample } from '@echopanel/core';
 import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
 import { SileroVadEngine, bundledModelPath } from '../dist/index.js';
 
@@ -24,7 +24,7 @@ let pcm;
 let source;
 if (args.wav) {
   const wav = decodeWav(readFileSync(args.wav));
-  pcm = resampleLinear(wav.samples, wav.sampleRate, 16000);
+  pcm = await resample(wav.samples, wav.sampleRate, 16000);
   source = args.wav;
 } else {
   pcm = concatPcm(...SPEECH_SENTENCES.flatMap((t) => [synthesizeSpeech(t).samples, silence(0.8)]));

@@ -1,6 +1,6 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { hasErrorCode, resampleLinear, type VadEvent, type VoiceActivityDetector } from '@echopanel/core';
+import { hasErrorCode, resample, type VadEvent, type VoiceActivityDetector } from '@echopanel/core';
 import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
 import { sentencesWithPauses, speechExtent, whiteNoise } from './__fixtures__/audio.js';
 import { SileroVadEngine } from './silero-engine.js';
@@ -144,7 +144,7 @@ describe('SileroDetector on real speech (espeak-ng, Silero v5 from @jjhbw/silero
 
   test('8 kHz runs the model at 8 kHz (256-sample windows) with the same boundaries', async () => {
     const { pcm, truth } = sentencesWithPauses('en-us', [1.0, 1.3, 0.8, 1.7, 1.0]);
-    const pcm8 = resampleLinear(pcm, 16000, 8000);
+    const pcm8 = await resample(pcm, 16000, 8000);
     const detector = engine.createDetector({ sampleRate: 8000 });
     expect(detector.windowSamples).toBe(256);
     expect(detector.sampleRate).toBe(8000);
@@ -169,7 +169,7 @@ describe('SileroDetector on real speech (espeak-ng, Silero v5 from @jjhbw/silero
         err = e;
       }
       expect(hasErrorCode(err, 'UNSUPPORTED_SAMPLE_RATE')).toBe(true);
-      expect((err as Error).message).toMatch(new RegExp(`not ${rate} Hz.*resampleLinear`));
+      expect((err as Error).message).toMatch(new RegExp(`not ${rate} Hz.*StreamResampler`));
     }
   });
 

@@ -1,5 +1,5 @@
 import { concatPcm, recordingLogger, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
-import { resampleLinear, type Segment, type TranscriptionEvent, type VadEvent } from '@echopanel/core';
+import { resample, type Segment, type TranscriptionEvent, type VadEvent } from '@echopanel/core';
 import { CountingProvider } from './__fixtures__/counting-provider.js';
 import { sentencesWithPauses } from './__fixtures__/audio.js';
 import { SileroVadEngine } from './silero-engine.js';
@@ -188,7 +188,7 @@ describe('VadFilter over a recording provider (real Silero on real speech)', () 
   test('8 kHz streams are filtered at 8 kHz', async () => {
     const provider = new CountingProvider({ decode: true });
     const filter = new VadFilter(provider, engine);
-    const pcm8 = resampleLinear(pcm, RATE, 8000);
+    const pcm8 = await resample(pcm, RATE, 8000);
     const d = engine.createDetector({ sampleRate: 8000 });
     const ref: VadEvent[] = [...(await d.push(pcm8)).events, ...d.flush().events];
     const ranges8 = ref.flatMap((e) => (e.type === 'speech-end' ? [{ start: e.startSample, end: e.endSample }] : []));

@@ -1,8 +1,8 @@
 import {
   PcmByteAligner,
+  StreamResampler,
   StreamSession,
   errorMessage,
-  resampleLinear,
   type Logger,
   type StreamEvent,
   type StreamStats,
@@ -43,7 +43,9 @@ export class StreamConnection {
   private session?: StreamSession;
   private stream?: RegisteredStream;
   private start?: StartMessage;
-  private readonly aligner = new PcmByteAligner();
+  private aligner?: PcmByteAligner;
+  /** One per stream: converts the client's rate to 16 kHz with the filter state carried across frames. */
+  private resampler?: StreamResampler;
   private timer?: NodeJS.Timeout;
   private readonly logger: Logger;
   private finished?: Promise<StreamStats>;
@@ -149,19 +151,26 @@ export class StreamConnection {
         `a frame of ${data.byteLength} bytes exceeds server.limits.maxFrameBytes (${this.ctx.maxFrameBytes}); the frame was discarded, send smaller frames`,
       );
     }
-    let pcm = this.aligner.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    const rate = this.start!.sample_rate;
-    if (rate !== TARGET_RATE) pcm = resampleLinear(pcm, rate, TARGET_RATE);
-    if (pcm.length === 0) return;
-    this.session!.push(pcm);
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.resampler!.push(this.start!.encoding === 'pcm_f32le' ? this.aligner!.pushFloat32(bytes) : this.aligner!.push(bytes));
+  }
+
+  /** 16 kHz audio out of the resampler (also its last samples, flushed after "stop"). */
+  private deliver(pcm: Int16Array): void {
+    if (pcm.length === 0 || !this.session || this.state === 'done') return;
+    this.session.push(pcm);
     this.ctx.metrics.audioReceived(pcm.length / TARGET_RATE);
-    if (this.session!.stats().receivedSamples > this.ctx.maxSessionSeconds * TARGET_RATE) this.tooLong();
+    if (this.session.stats().receivedSamples > this.ctx.maxSessionSeconds * TARGET_RATE) this.tooLong();
   }
 
   private begin(start: StartMessage): void {
     const { engine } = this.ctx;
-    if (start.encoding !== 'pcm_s16le') {
-      return this.refuse('UNSUPPORTED_ENCODING', `encoding "${start.encoding}" is not supported; send "pcm_s16le" (mono signed 16-bit little-endian)`, CLOSE.unsupported);
+    if (start.encoding !== 'pcm_s16le' && start.encoding !== 'pcm_f32le') {
+      return this.refuse(
+        'UNSUPPORTED_ENCODING',
+        `encoding "${start.encoding}" is not supported; send "pcm_s16le" (mono signed 16-bit little-endian) or "pcm_f32le" (mono float32, as an AudioWorklet produces)`,
+        CLOSE.unsupported,
+      );
     }
     if (start.sample_rate !== TARGET_RATE && !this.ctx.resampleOtherRates) {
       return this.refuse(
@@ -179,6 +188,8 @@ export class StreamConnection {
     if ('code' in joined) return this.refuse(joined.code, joined.message, CLOSE.tryAgain);
     this.stream = joined;
     this.start = start;
+    this.aligner = new PcmByteAligner(start.encoding === 'pcm_f32le' ? 4 : 2);
+    this.resampler = new StreamResampler(start.sample_rate, TARGET_RATE, (pcm) => this.deliver(pcm));
     this.state = 'streaming';
     const asr = engine.asrConfig;
     this.session = new StreamSession({
@@ -273,7 +284,11 @@ export class StreamConnection {
   private stop(): void {
     if (this.state !== 'streaming') return;
     this.state = 'stopping';
-    void this.session!.end();
+    const session = this.session!;
+    // The resampler's last few ms come out when it is flushed, before the session ends.
+    void this.resampler!.end()
+      .catch((err: unknown) => this.sendError('INTERNAL_ERROR', errorMessage(err)))
+      .then(() => session.end());
   }
 
   private tooLong(): void {
