@@ -124,7 +124,7 @@ export class FasterWhisperProvider implements ASRProvider {
       }
     } catch (err) {
       const hint = isEchoPanelError(err) && typeof err.details?.hint === 'string' ? err.details.hint : undefined;
-      return { available: false, reason: errorMessage(err), ...(hint ? { hint } : {}) };
+      return { available: false, reason: errorMessage(err), ...(hint ? { hint } : {}), ...(isEchoPanelError(err) ? { code: err.code } : {}) };
     }
     return { available: true };
   }

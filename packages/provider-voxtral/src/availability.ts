@@ -74,6 +74,7 @@ export async function checkAvailability(
       available: false,
       reason: `voxtral model directory ${modelDir} is missing ${missing.join(', ')}`,
       hint: DOWNLOAD_HINT,
+      code: 'MODEL_NOT_FOUND',
     };
   }
   return { available: true, binaryPath };

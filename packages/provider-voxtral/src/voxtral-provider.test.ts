@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { hasErrorCode, normalizeTranscript, type Segment, type TranscriptionEvent } from '@echopanel/core';
-import { SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { hasErrorCode, normalizeTranscript, type PluginContext, type Segment, type TranscriptionEvent } from '@echopanel/core';
+import { SPEECH_SENTENCES, recordingLogger, synthesizeSpeech } from '@echopanel/core/testing';
 import { voxtralConfigSchema, type VoxtralConfigInput } from './config.js';
 import { normalizeWord } from './overlap.js';
 import { VoxtralProvider } from './voxtral-provider.js';
@@ -25,11 +25,11 @@ afterEach(async () => {
   await Promise.all(providers.splice(0).map((p) => p.unload()));
 });
 
-function makeProvider(config: VoxtralConfigInput = {}, env: Record<string, string> = {}): VoxtralProvider {
+function makeProvider(config: VoxtralConfigInput = {}, env: Record<string, string> = {}, ctx: Partial<PluginContext> = {}): VoxtralProvider {
   // maxSpeed 8: eight times real time keeps tests short while the stand-in (much faster) never has audio waiting
   // unread in the pipe, so times measured in samples written stay meaningful.
   const parsed = voxtralConfigSchema.parse({ binary: STANDIN, modelDir: makeModelDir(), intervalSeconds: 0.5, maxSpeed: 8, ...config, env });
-  const p = new VoxtralProvider(parsed, pluginContext());
+  const p = new VoxtralProvider(parsed, { ...pluginContext(), ...ctx });
   providers.push(p);
   return p;
 }
@@ -283,6 +283,32 @@ describe('VoxtralProvider against the voxtral.c stand-in', () => {
     }
     expect(pids[0]).toBe(warmPid);
     expect(p.health().sessions.total).toBe(2);
+  });
+
+  it('starts no spare process for a one-shot host (a CLI command exits after its stream)', async () => {
+    const launches = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('launch-')).length;
+    const oneShotDir = tempDir();
+    const oneShot = makeProvider({}, { VOXTRAL_STANDIN_STATE_DIR: oneShotDir }, { oneShot: true });
+    expect((await transcribeAll(oneShot, toneWords(['alpha', 'bravo']))).text).toBe('alpha bravo.');
+    expect(oneShot.health().extra?.warmProcess).toBe('none');
+    // A resident host (the server) gets its spare at once: the same stream, one launch more.
+    const residentDir = tempDir();
+    const resident = makeProvider({}, { VOXTRAL_STANDIN_STATE_DIR: residentDir });
+    expect((await transcribeAll(resident, toneWords(['alpha', 'bravo']))).text).toBe('alpha bravo.');
+    expect(resident.health().extra?.warmProcess).not.toBe('none');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(launches(oneShotDir)).toBe(1);
+    expect(launches(residentDir)).toBe(2);
+  });
+
+  it('logs no warning when unload() stops a spare that is still loading', async () => {
+    const logger = recordingLogger();
+    const p = makeProvider({}, { VOXTRAL_STANDIN_LOAD_MS: '400' }, { logger });
+    expect((await transcribeAll(p, toneWords(['alpha']))).text).toBe('alpha.');
+    expect(p.health().extra?.warmProcess).toBe('loading');
+    await p.unload();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(logger.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
   });
 
   it('serializes concurrent streams on the one process', async () => {

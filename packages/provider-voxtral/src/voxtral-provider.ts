@@ -133,7 +133,7 @@ export class VoxtralProvider implements ASRProvider {
 
   async availability(): Promise<Availability> {
     const a = await checkAvailability(this.binary, this.modelDir, this.ctx.configDir, this.ctx.env.PATH);
-    return a.available ? { available: true } : { available: false, reason: a.reason, hint: a.hint };
+    return a.available ? { available: true } : { available: false, reason: a.reason, hint: a.hint, ...(a.code ? { code: a.code } : {}) };
   }
 
   /** Checks availability and starts the resident process; resolves once the model is loaded. Idempotent. */
@@ -151,7 +151,7 @@ export class VoxtralProvider implements ASRProvider {
     try {
       const a = await checkAvailability(this.binary, this.modelDir, this.ctx.configDir, this.ctx.env.PATH);
       if (!a.available) {
-        throw new EchoPanelError('PROVIDER_UNAVAILABLE', `voxtral is not available: ${a.reason}; ${a.hint}`, {
+        throw new EchoPanelError(a.code ?? 'PROVIDER_UNAVAILABLE', `voxtral is not available: ${a.reason}; ${a.hint}`, {
           details: { binary: this.binary, modelDir: this.modelDir },
         });
       }
@@ -298,16 +298,19 @@ export class VoxtralProvider implements ASRProvider {
   }
 
   private keepWarm(): void {
-    if (!this.config.keepWarm || this.state !== 'READY' || this.warm || this.runs.size > 0) return;
+    // A one-shot host (a CLI command) exits after its stream: a spare would only be started to be killed.
+    if (!this.config.keepWarm || this.ctx.oneShot || this.state !== 'READY' || this.warm || this.runs.size > 0) return;
     const proc = this.spawn();
     this.warm = proc;
     proc.ready.then(
       () => undefined,
       (err: unknown) => {
+        // No longer the spare: a stream took it (and reports its failure) or unload()/tune() stopped it on purpose.
+        if (this.warm !== proc) return;
+        this.warm = undefined;
         const e = isEchoPanelError(err) ? err : new EchoPanelError('WORKER_START_FAILED', errorMessage(err));
         this.metrics.recordError(e.code, e.message);
         this.ctx.logger.warn({ code: e.code, err: e.message }, 'warm voxtral.c process failed to start');
-        if (this.warm === proc) this.warm = undefined;
       },
     );
     // A spare that dies while idle is not an error of any stream; the next stream starts a new one.

@@ -257,7 +257,7 @@ describe('WhisperCppProvider model lifecycle', () => {
     writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
     const provider = makeProvider({ model: truncated });
     const a = await provider.availability();
-    expect(a).toMatchObject({ available: false, reason: expect.stringMatching(/truncated/) });
+    expect(a).toMatchObject({ available: false, reason: expect.stringMatching(/truncated/), code: 'MODEL_CORRUPT' });
     const err = await provider.load().catch((e: unknown) => e);
     expect(hasErrorCode(err, 'MODEL_CORRUPT')).toBe(true);
     expect((err as Error).message).toMatch(/truncated/);

@@ -124,12 +124,13 @@ export class WhisperCppProvider implements ASRProvider {
         available: false,
         reason: `ggml model "${this.modelRef}" not found (searched: ${searched.join(', ')})`,
         hint: missingModelHint(this.modelRef),
+        code: 'MODEL_NOT_FOUND',
       };
     }
     try {
       inspectGgmlFile(model.path);
     } catch (err) {
-      return { available: false, reason: errorMessage(err), hint: missingModelHint(this.modelRef) };
+      return { available: false, reason: errorMessage(err), hint: missingModelHint(this.modelRef), code: isEchoPanelError(err) ? err.code : 'MODEL_CORRUPT' };
     }
     return { available: true };
   }

@@ -1,19 +1,35 @@
-import { createLogger, createRuntime, type EchoPanelRuntime, type Logger } from '@echopanel/core';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRuntime, type EchoPanelRuntime, type Logger, type RuntimeOptions } from '@echopanel/core';
+import { cliLogger } from './cli-logger.js';
 
 export interface RuntimeFlags {
   readonly config?: string;
   /** Environment for config overrides (default: process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** `all` to list every import-map entry; `in-use` (default) for commands that serve or transcribe. */
+  readonly plugins?: RuntimeOptions['plugins'];
+  /** A command that transcribes once and exits. */
+  readonly oneShot?: boolean;
 }
 
-/** CLI logger: warnings and errors to stderr (stdout carries the command's output). */
-export function cliLogger(): Logger {
-  return createLogger({ level: process.env.ECHOPANEL_LOG_LEVEL ?? 'warn', toStderr: true });
-}
+/** This package's directory: the first-party plugins are its dependencies, so they resolve from here. */
+const SERVER_PACKAGE_DIR = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
-/** Loads the runtime for a CLI command and reports plugins that failed to load, one line each. */
+/**
+ * Loads the runtime for a CLI command: plugins resolve from the config's directory, then from this installed
+ * EchoPanel. Plugins that failed to load are warnings, one line each; a command that needs one of them fails
+ * with that plugin's error when it uses it.
+ */
 export async function loadRuntime(flags: RuntimeFlags, logger: Logger = cliLogger()): Promise<EchoPanelRuntime> {
-  const runtime = await createRuntime({ configFile: flags.config, env: flags.env, logger });
-  for (const line of runtime.failureReport()) process.stderr.write(`echopanel: plugin ${line}\n`);
+  const runtime = await createRuntime({
+    configFile: flags.config,
+    env: flags.env,
+    logger,
+    plugins: flags.plugins ?? 'in-use',
+    hostDirs: [SERVER_PACKAGE_DIR],
+    ...(flags.oneShot ? { oneShot: true } : {}),
+  });
+  for (const line of runtime.failureReport()) process.stderr.write(`echopanel: warning: plugin ${line}\n`);
   return runtime;
 }

@@ -6,6 +6,7 @@ import { registerTranscribeCommand } from './commands/transcribe.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { flushCliLog } from './cli-logger.js';
 import { loadRuntime } from './load-runtime.js';
 
 function version(): string {
@@ -20,11 +21,16 @@ function version(): string {
 export function buildProgram(): Command {
   const program = new Command('echopanel').description('EchoPanel: local speech-to-text server').version(version());
   program.exitOverride();
+  // Commander's own errors (unknown option, missing argument) in the CLI's one-line format, inherited by every
+  // subcommand registered below.
+  program.configureOutput({
+    outputError: (text, write) => write(`echopanel: INVALID_CONFIG: ${text.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
+  });
   registerProvidersCommand(program);
   registerTranscribeCommand(program);
   registerServeCommand(program);
   registerModelsCommand(program);
-  registerDoctorCommand(program, { loadRuntime: (opts) => loadRuntime(opts) });
+  registerDoctorCommand(program, { loadRuntime: (opts) => loadRuntime({ ...opts, plugins: 'all' }) });
   return program;
 }
 
@@ -33,10 +39,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync([...argv], { from: 'user' });
+    flushCliLog();
     return 0;
   } catch (err) {
+    flushCliLog(isEchoPanelError(err) ? err.message : undefined);
     if (err instanceof CommanderError) return err.exitCode;
-    const line = isEchoPanelError(err) ? `${err.code}: ${err.message}` : errorMessage(err);
+    const line = isEchoPanelError(err) ? `${err.code}: ${err.message}` : `INTERNAL_ERROR: ${errorMessage(err)}`;
     process.stderr.write(`echopanel: ${line.replace(/\s*\n\s*/g, ' ')}\n`);
     return 1;
   }

@@ -9,6 +9,7 @@ import {
   bindFailoverToLadder,
   createProviderDegradeActions,
   errorMessage,
+  isEchoPanelError,
   silentLogger,
   type ASRProvider,
   type EchoPanelRuntime,
@@ -66,6 +67,7 @@ export class EngineHost {
   private vad?: VadEngine;
   private vadProblem?: string;
   private initPromise?: Promise<void>;
+  private initError?: EchoPanelError;
   /** The degrade ladder watching the engine's RTF. */
   readonly ladder: DegradeLadder;
   private readonly pair?: FailoverProvider;
@@ -164,7 +166,8 @@ export class EngineHost {
       try {
         await this.manager.initialize();
       } catch (err) {
-        this.logger.error({ err: errorMessage(err) }, 'model failed to initialize');
+        this.initError = isEchoPanelError(err) ? err : new EchoPanelError('PROVIDER_UNAVAILABLE', errorMessage(err), { cause: err });
+        this.logger.error({ code: this.initError.code, err: this.initError.message }, 'model failed to initialize');
       }
       await vad;
     })();
@@ -199,6 +202,14 @@ export class EngineHost {
     if (p) return p;
     const r = this.readiness();
     throw new EchoPanelError('NOT_READY', `the model is not ready (${r.model_state}${r.reason ? `: ${r.reason}` : ''}); retry when /health answers 200`);
+  }
+
+  /**
+   * After {@link start} settled: the root cause when the model failed to initialize (MODEL_CORRUPT,
+   * PROVIDER_UNAVAILABLE, …), for hosts that report it themselves instead of answering NOT_READY.
+   */
+  initFailure(): EchoPanelError | undefined {
+    return this.manager.state === 'READY' ? undefined : this.initError;
   }
 
   /** A detector for one stream, when VAD segmentation is on and the VAD loaded. */
@@ -364,7 +375,7 @@ async function selectProvider(runtime: EchoPanelRuntime, logger: Logger): Promis
       if (failure) throw failure.error;
       throw new EchoPanelError(
         'PROVIDER_NOT_FOUND',
-        `asr.provider is '${configured}', which no loaded plugin provides (have: ${runtime.providers.list().map((p) => p.name).join(', ')})`,
+        `asr.provider is '${configured}', which is not in the import map (${Object.keys(runtime.importMap).join(', ')}); name an installed provider, or add its package under \`plugins\``,
       );
     }
     return { provider: configured, configured, reason: 'configured in asr.provider', ...(fallback && fallback !== configured ? { fallback } : {}) };

@@ -270,13 +270,13 @@ describe('OpenAI-compatible API through the official openai client', () => {
     expect(vtt).toMatch(/^WEBVTT\n\n00:00:0\d\.\d{3} --> 00:00:0\d\.\d{3}\n\S/);
   });
 
-  it('other containers get 415 with a message naming the format', async () => {
+  it('an MP3 tag with no audio after it is 400 INVALID_AUDIO naming the format', async () => {
     const mp3 = Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'binary'), Buffer.alloc(2000, 0x55)]);
     const err = await client.audio.transcriptions.create({ file: await toFile(mp3, 'a.mp3'), model: 'whisper-1' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
-    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(415);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
     expect((err as InstanceType<typeof OpenAI.APIError>).message).toMatch(/MP3/);
-    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('UNSUPPORTED_AUDIO_FORMAT');
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('INVALID_AUDIO');
   });
 
   it('8 kHz WAV is resampled; bad requests get 400', async () => {

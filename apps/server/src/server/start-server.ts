@@ -4,6 +4,7 @@ import websocket from '@fastify/websocket';
 import { errorMessage, silentLogger, type EchoPanelRuntime, type Logger } from '@echopanel/core';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { apiErrorBody, toApiError } from './api-error.js';
+import { drainRequest } from './drain-request.js';
 import { assertSafeBind, installApiKey } from './auth.js';
 import { EngineHost } from './engine-host.js';
 import { ServerMetrics } from './metrics.js';
@@ -64,9 +65,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
   });
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
     const { status, body } = toApiError(err);
     if (status >= 500) logger.error({ err: errorMessage(err), url: req.url }, 'request failed');
+    await drainRequest(req.raw);
     // An upload refused mid-body leaves the rest unread: close the connection rather than keep it busy.
     if (status === 413) reply.header('connection', 'close');
     return reply.code(status).send(body);
@@ -100,7 +102,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   healthRoutes(app, engine);
   metricsRoute(app, metrics);
   modelsRoute(app, engine, startedAt);
-  transcriptionRoute(app, engine, metrics, cfg.resampleOtherRates);
+  transcriptionRoute(app, engine, metrics, { resampleOtherRates: cfg.resampleOtherRates, maxUploadSeconds: cfg.limits.maxUploadSeconds });
   streamRoute(app, streamContext, () => accepting);
   engine.onStatusChange(() => {
     for (const c of connections) c.sendStatus();

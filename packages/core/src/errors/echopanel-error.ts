@@ -30,7 +30,9 @@ export type KnownErrorCode =
   | 'ABORTED'
   | 'WARMUP_BUDGET_EXCEEDED'
   | 'NOT_SUPPORTED'
-  | 'FAILOVER_FAILED';
+  | 'FAILOVER_FAILED'
+  | 'LISTEN_FAILED'
+  | 'INTERNAL_ERROR';
 
 export type ErrorCode = KnownErrorCode | (string & {});
 

@@ -14,4 +14,9 @@ export interface PluginContext {
   readonly models: ModelResolver;
   readonly clock: Clock;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * True when the host transcribes once and exits (`echopanel transcribe`): start nothing ahead for later work
+   * (spare processes, prefetches) that would only be stopped at exit.
+   */
+  readonly oneShot?: boolean;
 }

@@ -1,4 +1,5 @@
 import type { ProviderHealth } from '../health/provider-health.js';
+import type { ErrorCode } from '../errors/echopanel-error.js';
 
 /** Compute device a provider can run on. */
 export type Device = 'cpu' | 'cuda' | 'metal';
@@ -26,6 +27,11 @@ export interface Availability {
   readonly reason?: string;
   /** What to do about it (e.g. the pip command). */
   readonly hint?: string;
+  /**
+   * The root cause's code when it has one (MODEL_NOT_FOUND, MODEL_CORRUPT, …); hosts report it instead of
+   * PROVIDER_UNAVAILABLE.
+   */
+  readonly code?: ErrorCode;
 }
 
 /** Where the audio comes from; several sources may share one session. */

@@ -36,6 +36,25 @@ describe('loadPlugin', () => {
     await expect(loadPlugin('local', './nope.mjs', project())).rejects.toMatchObject({ code: 'PLUGIN_NOT_INSTALLED' });
   });
 
+  it("resolves from the config's directory first (a project's own copy wins), then from the host's", async () => {
+    const own = project();
+    const host = project();
+    writePluginPackage(own, { name: 'shared-plugin', version: '2.0.0', source: echoProviderSource({ name: 'shared' }) });
+    writePluginPackage(host, { name: 'shared-plugin', version: '1.0.0', source: echoProviderSource({ name: 'shared' }) });
+    writePluginPackage(host, { name: 'bundled-plugin', version: '1.0.0', source: echoProviderSource({ name: 'bundled' }) });
+    const shared = await loadPlugin('shared', 'shared-plugin', own, [host]);
+    expect(shared).toMatchObject({ version: '2.0.0', resolvedPath: expect.stringContaining(own) });
+    const bundled = await loadPlugin('bundled', 'bundled-plugin', own, [host]);
+    expect(bundled).toMatchObject({ version: '1.0.0', resolvedPath: expect.stringContaining(host) });
+    // Without the host directory the bundled plugin is not there: the host's copy is a fallback, not a default.
+    await expect(loadPlugin('bundled', 'bundled-plugin', own)).rejects.toMatchObject({ code: 'PLUGIN_NOT_INSTALLED' });
+    const missing = await loadPlugin('gone', '@acme/gone', own, [host]).catch((e) => e);
+    expect(missing).toMatchObject({ code: 'PLUGIN_NOT_INSTALLED', message: expect.stringContaining(`looked from ${own} and ${host}`) });
+    // A path is the config's own file: it never resolves from the host.
+    writeFileSync(path.join(host, 'local.mjs'), echoProviderSource({ name: 'local' }));
+    await expect(loadPlugin('local', './local.mjs', own, [host])).rejects.toMatchObject({ code: 'PLUGIN_NOT_INSTALLED' });
+  });
+
   it('distinguishes a plugin that fails while loading, keeping the cause', async () => {
     const dir = project();
     writePluginPackage(dir, { name: 'broken-plugin', source: `import './missing-file.js';\nexport default {};\n` });

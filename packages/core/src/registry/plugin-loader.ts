@@ -50,33 +50,42 @@ function packageInfo(file: string): { name?: string; version?: string } {
   }
 }
 
+/** True when resolving `specifier` failed because that package/file itself is missing (not one of its imports). */
+function isMissingSelf(err: unknown, specifier: string): boolean {
+  if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') return false;
+  const msg = errorMessage(err);
+  return isPathSpecifier(specifier) || msg.includes(`'${specifier}'`) || msg.includes(`'${packageNameOf(specifier)}'`);
+}
+
 /**
- * Resolves a plugin specifier from the config's directory (not from core's, so a project's own node_modules
- * win). A package that is not installed is PLUGIN_NOT_INSTALLED with the install command.
+ * Resolves a plugin specifier from the config's directory first (a project's own copy wins), then from each of
+ * `fallbackDirs` (where the host's bundled plugins are installed, so a config anywhere can use them). Paths
+ * resolve from the config's directory only. Not found anywhere: PLUGIN_NOT_INSTALLED with the install command.
  */
-export function resolvePlugin(mapName: string, specifier: string, configDir: string): string {
-  const require = createRequire(path.join(configDir, '__echopanel_resolve__.js'));
-  try {
-    return require.resolve(isPathSpecifier(specifier) ? path.resolve(configDir, specifier) : specifier);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const missingSelf =
-      code === 'MODULE_NOT_FOUND' &&
-      (isPathSpecifier(specifier) || errorMessage(err).includes(`'${specifier}'`) || errorMessage(err).includes(`'${packageNameOf(specifier)}'`));
-    if (missingSelf) {
-      const hint = isPathSpecifier(specifier)
-        ? `no module at ${path.resolve(configDir, specifier)}`
-        : `package ${packageNameOf(specifier)} is not installed (looked from ${configDir}); install it: npm install ${packageNameOf(specifier)}`;
-      throw new EchoPanelError('PLUGIN_NOT_INSTALLED', `could not load plugin '${mapName}': ${hint}`, {
-        cause: err,
-        details: { plugin: mapName, specifier },
-      });
+export function resolvePlugin(mapName: string, specifier: string, configDir: string, fallbackDirs: readonly string[] = []): string {
+  const dirs = isPathSpecifier(specifier) ? [configDir] : [...new Set([configDir, ...fallbackDirs])];
+  let notFound: unknown;
+  for (const dir of dirs) {
+    const require = createRequire(path.join(dir, '__echopanel_resolve__.js'));
+    try {
+      return require.resolve(isPathSpecifier(specifier) ? path.resolve(configDir, specifier) : specifier);
+    } catch (err) {
+      if (!isMissingSelf(err, specifier)) {
+        throw new EchoPanelError('PLUGIN_LOAD_FAILED', `could not load plugin '${mapName}' (${specifier}): ${errorMessage(err)}`, {
+          cause: err,
+          details: { plugin: mapName, specifier },
+        });
+      }
+      notFound ??= err;
     }
-    throw new EchoPanelError('PLUGIN_LOAD_FAILED', `could not load plugin '${mapName}' (${specifier}): ${errorMessage(err)}`, {
-      cause: err,
-      details: { plugin: mapName, specifier },
-    });
   }
+  const hint = isPathSpecifier(specifier)
+    ? `no module at ${path.resolve(configDir, specifier)}`
+    : `package ${packageNameOf(specifier)} is not installed (looked from ${dirs.join(' and ')}); install it: npm install ${packageNameOf(specifier)}`;
+  throw new EchoPanelError('PLUGIN_NOT_INSTALLED', `could not load plugin '${mapName}': ${hint}`, {
+    cause: notFound,
+    details: { plugin: mapName, specifier },
+  });
 }
 
 /** Checks that a module's default export is a plugin this host can use. */
@@ -116,9 +125,12 @@ export function checkPluginExport(mod: unknown, mapName: string, specifier: stri
   return candidate as ProviderPlugin | VadPlugin;
 }
 
-/** Resolves, imports and checks one plugin. Throws PLUGIN_NOT_INSTALLED / PLUGIN_LOAD_FAILED / INVALID_PLUGIN / INCOMPATIBLE_API. */
-export async function loadPlugin(mapName: string, specifier: string, configDir: string): Promise<LoadedPlugin> {
-  const resolvedPath = resolvePlugin(mapName, specifier, configDir);
+/**
+ * Resolves ({@link resolvePlugin}), imports and checks one plugin. Throws PLUGIN_NOT_INSTALLED / PLUGIN_LOAD_FAILED
+ * / INVALID_PLUGIN / INCOMPATIBLE_API.
+ */
+export async function loadPlugin(mapName: string, specifier: string, configDir: string, fallbackDirs: readonly string[] = []): Promise<LoadedPlugin> {
+  const resolvedPath = resolvePlugin(mapName, specifier, configDir, fallbackDirs);
   let mod: unknown;
   try {
     mod = await import(pathToFileURL(resolvedPath).href);
@@ -148,12 +160,13 @@ export async function loadPlugin(mapName: string, specifier: string, configDir: 
 export async function loadPlugins(
   importMap: Readonly<Record<string, string>>,
   configDir: string,
+  fallbackDirs: readonly string[] = [],
 ): Promise<{ loaded: LoadedPlugin[]; failures: PluginFailure[] }> {
   const loaded: LoadedPlugin[] = [];
   const failures: PluginFailure[] = [];
   for (const [mapName, specifier] of Object.entries(importMap)) {
     try {
-      loaded.push(await loadPlugin(mapName, specifier, configDir));
+      loaded.push(await loadPlugin(mapName, specifier, configDir, fallbackDirs));
     } catch (err) {
       const error = isEchoPanelError(err)
         ? err

@@ -44,6 +44,42 @@ describe('createRuntime', () => {
     for (const line of report) expect(line).not.toContain('\n');
   });
 
+  it("in-use loads only the plugins the config uses: a missing or broken plugin it does not use is not loaded", async () => {
+    const config = {
+      asr: { provider: 'acme-echo' },
+      vad: { enabled: false, provider: 'silero' },
+      plugins: { 'acme-echo': '@acme/echo', broken: '@acme/broken', silero: '@acme/not-installed-vad' },
+    };
+    const dir = project(config);
+    writePluginPackage(dir, { name: '@acme/echo', source: echoProviderSource() });
+    writePluginPackage(dir, { name: '@acme/broken', source: 'throw new Error("boom at import");\n' });
+    const inUse = await createRuntime({ cwd: dir, env: {}, plugins: 'in-use' });
+    expect(inUse.loadedMap).toEqual({ 'acme-echo': '@acme/echo' });
+    expect(inUse.failures).toEqual([]);
+    expect(inUse.providers.has('acme-echo')).toBe(true);
+    await inUse.dispose();
+    const all = await createRuntime({ cwd: dir, env: {} });
+    expect(all.failures.map((f) => [f.mapName, f.error.code])).toEqual(
+      expect.arrayContaining([
+        ['broken', 'PLUGIN_LOAD_FAILED'],
+        ['silero', 'PLUGIN_NOT_INSTALLED'],
+      ]),
+    );
+    await all.dispose();
+  });
+
+  it("resolves plugins missing from the config's directory from hostDirs, the project's own copy first", async () => {
+    const dir = project({ asr: { provider: 'acme-echo' }, vad: { enabled: false }, plugins: { 'acme-echo': '@acme/echo', extra: '@acme/extra' } });
+    const host = mkdtempSync(path.join(os.tmpdir(), 'echopanel-host-'));
+    writePluginPackage(dir, { name: '@acme/echo', version: '2.0.0', source: echoProviderSource() });
+    writePluginPackage(host, { name: '@acme/echo', version: '1.0.0', source: echoProviderSource() });
+    writePluginPackage(host, { name: '@acme/extra', version: '1.0.0', source: echoProviderSource({ name: 'extra' }) });
+    const rt = await createRuntime({ cwd: dir, env: {}, hostDirs: [host] });
+    expect(rt.providers.get('acme-echo').origin.version).toBe('2.0.0');
+    expect(rt.providers.get('extra').origin.version).toBe('1.0.0');
+    await rt.dispose();
+  });
+
   it('refuses two plugins that claim one name', async () => {
     const dir = project({ plugins: { a: '@acme/a', b: '@acme/b' } });
     writePluginPackage(dir, { name: '@acme/a', source: echoProviderSource({ name: 'same' }) });
@@ -61,5 +97,17 @@ describe('findProjectPython', () => {
     writeFileSync(path.join(dir, '.venv', 'bin', 'python'), '');
     mkdirSync(path.join(dir, 'sub'));
     expect(findProjectPython(path.join(dir, 'sub'), {})).toBe(path.join(dir, '.venv', 'bin', 'python'));
+  });
+
+  it("falls back to the host's .venv for a config outside the host's tree", () => {
+    const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'echopanel-elsewhere-'));
+    const host = mkdtempSync(path.join(os.tmpdir(), 'echopanel-host-'));
+    expect(findProjectPython(elsewhere, {}, [host])).toBe('python3');
+    mkdirSync(path.join(host, '.venv', 'bin'), { recursive: true });
+    writeFileSync(path.join(host, '.venv', 'bin', 'python'), '');
+    expect(findProjectPython(elsewhere, {}, [path.join(host, 'apps', 'server')])).toBe(path.join(host, '.venv', 'bin', 'python'));
+    mkdirSync(path.join(elsewhere, '.venv', 'bin'), { recursive: true });
+    writeFileSync(path.join(elsewhere, '.venv', 'bin', 'python'), '');
+    expect(findProjectPython(elsewhere, {}, [host])).toBe(path.join(elsewhere, '.venv', 'bin', 'python'));
   });
 });

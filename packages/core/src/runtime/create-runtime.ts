@@ -12,7 +12,7 @@ import { systemClock, type Clock } from '../plugin/clock.js';
 import type { ProviderPlugin } from '../plugin/define-provider.js';
 import type { VadPlugin } from '../plugin/define-vad.js';
 import type { PluginContext } from '../plugin/plugin-context.js';
-import { buildImportMap } from '../registry/import-map.js';
+import { buildImportMap, importMapInUse } from '../registry/import-map.js';
 import { loadPlugins, type PluginFailure } from '../registry/plugin-loader.js';
 import { ProviderRegistry } from '../registry/provider-registry.js';
 import { VadRegistry } from '../registry/vad-registry.js';
@@ -21,6 +21,20 @@ import { findProjectPython } from './project-python.js';
 export interface RuntimeOptions extends LoadConfigOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /**
+   * Which import-map entries to load: `all` (default: listings such as `echopanel providers`) or `in-use` (what
+   * the config uses, see {@link importMapInUse}: for serving, where a plugin the config does not use must not
+   * matter, not even when it is missing or broken).
+   */
+  readonly plugins?: 'all' | 'in-use';
+  /**
+   * Where the host itself is installed (e.g. the CLI's package directory). Plugins not found from the config's
+   * directory resolve from here, and so does the project Python when the config's tree has no `.venv`: the
+   * plugins shipped with the host work wherever the config lives.
+   */
+  readonly hostDirs?: readonly string[];
+  /** Passed to plugins as {@link PluginContext.oneShot}: the host transcribes once and exits (a CLI command). */
+  readonly oneShot?: boolean;
 }
 
 /** Everything a host (server, CLI, tests) needs, assembled from one config. */
@@ -37,6 +51,8 @@ export interface EchoPanelRuntime {
   readonly pythonPath: string;
   /** The effective import map (defaults + config `plugins`). */
   readonly importMap: Readonly<Record<string, string>>;
+  /** The entries that were loaded (all of {@link importMap}, or those in use). */
+  readonly loadedMap: Readonly<Record<string, string>>;
   /** Plugins that failed to load, one error each. */
   readonly failures: readonly PluginFailure[];
   /** One line per failing plugin, for startup reports. */
@@ -46,9 +62,10 @@ export interface EchoPanelRuntime {
 }
 
 /**
- * Loads the config, wires the DI container and loads every plugin of the import map (each in isolation: a
- * broken plugin is reported in `failures`, the rest register). Never throws for a broken plugin; throws for a
- * broken config (INVALID_CONFIG / CONFIG_NOT_FOUND) and for two plugins with one name (DUPLICATE_PROVIDER).
+ * Loads the config, wires the DI container and loads the plugins of the import map (all, or those in use; each
+ * in isolation: a broken plugin is reported in `failures`, the rest register). Never throws for a broken plugin;
+ * throws for a broken config (INVALID_CONFIG / CONFIG_NOT_FOUND) and for two plugins with one name
+ * (DUPLICATE_PROVIDER).
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<EchoPanelRuntime> {
   const env = options.env ?? process.env;
@@ -56,7 +73,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<EchoP
   const clock = options.clock ?? systemClock;
   const loaded = await loadConfig(options);
   const { config, configDir } = loaded;
-  const pythonPath = findProjectPython(configDir, env);
+  const hostDirs = options.hostDirs ?? [];
+  const pythonPath = findProjectPython(configDir, env, hostDirs);
   const models = createModelResolver({
     modelDir: config.models.dir ?? env.ECHOPANEL_MODEL_DIR,
     allowDownload: config.models.allowDownload ?? !isCI(env),
@@ -72,6 +90,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<EchoP
     models,
     clock,
     env,
+    ...(options.oneShot ? { oneShot: true } : {}),
   });
   container.register(TOKENS.Config, { useValue: config });
   container.register(TOKENS.LoadedConfig, { useValue: loaded });
@@ -85,7 +104,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<EchoP
   container.register(TOKENS.VadRegistry, { useValue: vads });
 
   const importMap = buildImportMap(config.plugins);
-  const { loaded: plugins, failures } = await loadPlugins(importMap, configDir);
+  const loadedMap = options.plugins === 'in-use' ? importMapInUse(config, importMap) : importMap;
+  const { loaded: plugins, failures } = await loadPlugins(loadedMap, configDir, hostDirs);
   const duplicates: EchoPanelError[] = [];
   for (const p of plugins) {
     const origin = { specifier: p.specifier, packageName: p.packageName, version: p.version };
@@ -114,6 +134,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<EchoP
     logger,
     pythonPath,
     importMap,
+    loadedMap,
     failures,
     failureReport: () => failures.map((f) => `${f.mapName}: ${f.error.code}: ${f.error.message}`),
     dispose: async () => {

@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import {
   convertCt2ToGgml,
-  createLogger,
   createProgressBar,
   EchoPanelError,
   ensureBundledGgml,
@@ -11,15 +10,10 @@ import {
   findModelPackage,
   loadConfig,
   ModelStore,
-  type Logger,
   type ModelFormat,
   type ModelListEntry,
 } from '@echopanel/core';
-
-/** Warnings and errors to stderr; stdout carries the command's output. */
-function cliLogger(): Logger {
-  return createLogger({ level: process.env.ECHOPANEL_LOG_LEVEL ?? 'warn', toStderr: true });
-}
+import { cliLogger } from '../cli-logger.js';
 
 interface StoreFlags {
   readonly config?: string;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { errorMessage } from '@echopanel/core';
+import { errorMessage, type Availability } from '@echopanel/core';
 import { loadRuntime } from '../load-runtime.js';
 
 export interface ProviderRow {
@@ -19,7 +19,7 @@ export function registerProvidersCommand(program: Command): void {
     .option('--config <file>', 'config file')
     .option('--json', 'print JSON')
     .action(async (opts: { config?: string; json?: boolean }) => {
-      const runtime = await loadRuntime(opts);
+      const runtime = await loadRuntime({ config: opts.config, plugins: 'all' });
       const rows: ProviderRow[] = [];
       for (const [mapName, specifier] of Object.entries(runtime.importMap)) {
         const failure = runtime.failures.find((f) => f.mapName === mapName);
@@ -35,9 +35,9 @@ export function registerProvidersCommand(program: Command): void {
         let reason: string | null = null;
         try {
           const instance = await registry.create(entry.name);
-          const a: { available: boolean; reason?: string; hint?: string } = await instance.availability();
+          const a: Availability = await instance.availability();
           available = a.available;
-          reason = a.available ? null : `${a.reason ?? 'unavailable'}${a.hint ? ` (${a.hint})` : ''}`;
+          reason = a.available ? null : `${a.code ?? 'PROVIDER_UNAVAILABLE'}: ${a.reason ?? 'unavailable'}${a.hint ? ` (${a.hint})` : ''}`;
         } catch (err) {
           reason = errorMessage(err);
         }

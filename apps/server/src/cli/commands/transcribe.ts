@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { EchoPanelError, decodeWav, formatSrt, formatText, formatVtt, resampleLinear } from '@echopanel/core';
+import { EchoPanelError, decodeAudioFile, formatSrt, formatText, formatVtt } from '@echopanel/core';
 import { EngineHost } from '../../server/engine-host.js';
 import { transcribePcm } from '../../server/file-transcriber.js';
 import { cliLogger, loadRuntime } from '../load-runtime.js';
@@ -9,14 +9,14 @@ const FORMATS = ['text', 'json', 'srt', 'vtt'] as const;
 type Format = (typeof FORMATS)[number];
 
 /**
- * `echopanel transcribe FILE.wav`: decodes the WAV and streams it through the same engine host and pipeline as
+ * `echopanel transcribe FILE`: decodes the audio (any format FFmpeg reads) and streams it through the same engine host and pipeline as
  * the server (provider selection, ModelManager, VAD segmentation), then prints the transcript.
  */
 export function registerTranscribeCommand(program: Command): void {
   program
     .command('transcribe')
-    .description('transcribe a WAV file')
-    .argument('<file>', 'WAV file (PCM or float; other sample rates are resampled to 16 kHz)')
+    .description('transcribe an audio file')
+    .argument('<file>', 'audio file: mp3, m4a, ogg, webm, flac, wav, … (decoded by FFmpeg to 16 kHz mono)')
     .option('--config <file>', 'config file')
     .option('--provider <name>', 'provider (default: asr.provider from the config)')
     .option('--language <code>', 'language (default: asr.language)')
@@ -25,18 +25,13 @@ export function registerTranscribeCommand(program: Command): void {
       if (!FORMATS.includes(opts.format as Format)) {
         throw new EchoPanelError('INVALID_CONFIG', `--format must be one of ${FORMATS.join(', ')} (got '${opts.format}')`);
       }
-      let bytes: Buffer;
       try {
-        bytes = await readFile(file);
+        await access(file);
       } catch (err) {
         throw new EchoPanelError('INVALID_AUDIO', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
       }
-      const audio = decodeWav(bytes);
-      let samples = audio.samples;
-      if (audio.sampleRate !== 16000) {
-        process.stderr.write(`echopanel: resampling ${audio.sampleRate} Hz to 16000 Hz\n`);
-        samples = resampleLinear(samples, audio.sampleRate, 16000);
-      }
+      // The same decoding as uploads, into a temporary file that is removed when the command ends.
+      const recording = await decodeAudioFile(file);
       // --provider is the ECHOPANEL_ASR_PROVIDER override, so it goes through the same validation as config. A
       // one-shot file job skips warmup and the degrade ladder (it is not real-time: nothing should be dropped).
       const env = {
@@ -46,15 +41,20 @@ export function registerTranscribeCommand(program: Command): void {
         ...(opts.provider ? { ECHOPANEL_ASR_PROVIDER: opts.provider } : {}),
       };
       const logger = cliLogger();
-      const runtime = await loadRuntime({ config: opts.config, env }, logger);
+      const runtime = await loadRuntime({ config: opts.config, env }, logger).catch(async (err: unknown) => {
+        await recording.dispose();
+        throw err;
+      });
       const host = await EngineHost.create({ runtime, logger }).catch(async (err: unknown) => {
         await runtime.dispose();
+        await recording.dispose();
         throw err;
       });
       try {
         await host.start();
         const provider = host.requireProvider();
-        const result = await transcribePcm(samples, {
+        // transcribePcm takes the samples in memory; a PcmRecording-taking transcription reads them in ranges.
+        const result = await transcribePcm(await recording.read(0, recording.length), {
           provider,
           detector: host.createDetector(),
           asr: runtime.config.asr,
@@ -72,7 +72,7 @@ export function registerTranscribeCommand(program: Command): void {
         const out =
           format === 'json'
             ? JSON.stringify(
-                { provider: host.providerName, model: provider.modelInfo?.() ?? null, duration: samples.length / 16000, text: formatText(segments), segments, stats: result.stats },
+                { provider: host.providerName, model: provider.modelInfo?.() ?? null, duration: recording.length / 16000, text: formatText(segments), segments, stats: result.stats },
                 null,
                 2,
               ) + '\n'
@@ -85,6 +85,7 @@ export function registerTranscribeCommand(program: Command): void {
       } finally {
         await host.close();
         await runtime.dispose();
+        await recording.dispose();
       }
     });
 }

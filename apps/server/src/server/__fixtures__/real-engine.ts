@@ -48,6 +48,12 @@ export async function realWhisperCpp(config: Record<string, unknown> = {}): Prom
  * "recognizes" tones: word i of its vocabulary is a 0.32 s tone of 400 + 100·i Hz.
  */
 export async function standinVoxtral(): Promise<ASRProvider> {
+  const { binary, modelDir } = voxtralStandin();
+  return voxtral.create(voxtral.configSchema.parse({ binary, modelDir, intervalSeconds: 0.5, maxSpeed: 8 }), pluginContext());
+}
+
+/** The voxtral.c stand-in and a fresh model directory it accepts. */
+export function voxtralStandin(): { binary: string; modelDir: string } {
   const modelDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'voxtral-model-')), 'voxtral');
   mkdirSync(modelDir);
   const header = Buffer.from('{}');
@@ -56,8 +62,7 @@ export async function standinVoxtral(): Promise<ASRProvider> {
   writeFileSync(path.join(modelDir, 'consolidated.safetensors'), Buffer.concat([len, header]));
   writeFileSync(path.join(modelDir, 'tekken.json'), '{"vocab": [], "special_tokens": []}');
   writeFileSync(path.join(modelDir, 'params.json'), '{"dim": 3072}');
-  const binary = path.join(REPO_ROOT, 'packages/provider-voxtral/test-fixtures/voxtral-standin.mjs');
-  return voxtral.create(voxtral.configSchema.parse({ binary, modelDir, intervalSeconds: 0.5, maxSpeed: 8 }), pluginContext());
+  return { binary: path.join(REPO_ROOT, 'packages/provider-voxtral/test-fixtures/voxtral-standin.mjs'), modelDir };
 }
 
 /** PCM the voxtral stand-in transcribes as `words` (its vocabulary: hello, world, alpha, bravo, …). */
