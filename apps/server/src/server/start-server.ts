@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
-import { errorMessage, silentLogger, type EchoPanelRuntime, type Logger } from '@echopanel/core';
+import { EchoPanelError, errorMessage, silentLogger, type EchoPanelRuntime, type Logger } from '@echopanel/core';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { apiErrorBody, toApiError } from './api-error.js';
 import { drainRequest } from './drain-request.js';
@@ -122,7 +122,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await app.listen({ host, port });
   } catch (err) {
     await engine.close();
-    throw err;
+    throw listenError(err, host, port);
   }
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
@@ -160,4 +160,19 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 function isPino(logger: Logger): boolean {
   const l = logger as unknown as Record<string, unknown>;
   return typeof l.fatal === 'function' && typeof l.level === 'string';
+}
+
+/** A failed `listen` as LISTEN_FAILED with what to do, keyed on the errno. */
+function listenError(err: unknown, host: string, port: number): EchoPanelError {
+  const where = `cannot listen on ${host}:${port}`;
+  const errno = (err as NodeJS.ErrnoException).code;
+  const why =
+    errno === 'EADDRINUSE'
+      ? 'the port is in use (another server?); stop it or choose another port (--port, server.port or ECHOPANEL_PORT)'
+      : errno === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges); choose a port above 1023'
+        : errno === 'EADDRNOTAVAIL' || errno === 'ENOTFOUND'
+          ? `this machine has no address ${host}; bind 127.0.0.1, 0.0.0.0 or one of its own addresses`
+          : errorMessage(err);
+  return new EchoPanelError('LISTEN_FAILED', `${where}: ${why}`, { cause: err, details: { host, port, errno } });
 }

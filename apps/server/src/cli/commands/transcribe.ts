@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { EchoPanelError, decodeAudioFile, formatSrt, formatText, formatVtt } from '@echopanel/core';
 import { EngineHost } from '../../server/engine-host.js';
 import { transcribePcm } from '../../server/file-transcriber.js';
-import { cliLogger, loadRuntime } from '../load-runtime.js';
+import { cliLogger } from '../cli-logger.js';
+import { loadRuntime } from '../load-runtime.js';
+import { languageOption } from '../option-values.js';
 
 const FORMATS = ['text', 'json', 'srt', 'vtt'] as const;
 type Format = (typeof FORMATS)[number];
@@ -19,7 +21,7 @@ export function registerTranscribeCommand(program: Command): void {
     .argument('<file>', 'audio file: mp3, m4a, ogg, webm, flac, wav, … (decoded by FFmpeg to 16 kHz mono)')
     .option('--config <file>', 'config file')
     .option('--provider <name>', 'provider (default: asr.provider from the config)')
-    .option('--language <code>', 'language (default: asr.language)')
+    .option('--language <code>', 'language (default: asr.language)', languageOption)
     .option('--format <format>', `output: ${FORMATS.join('|')}`, 'text')
     .action(async (file: string, opts: { config?: string; provider?: string; language?: string; format: string }) => {
       if (!FORMATS.includes(opts.format as Format)) {
@@ -41,7 +43,7 @@ export function registerTranscribeCommand(program: Command): void {
         ...(opts.provider ? { ECHOPANEL_ASR_PROVIDER: opts.provider } : {}),
       };
       const logger = cliLogger();
-      const runtime = await loadRuntime({ config: opts.config, env }, logger).catch(async (err: unknown) => {
+      const runtime = await loadRuntime({ config: opts.config, env, oneShot: true }, logger).catch(async (err: unknown) => {
         await recording.dispose();
         throw err;
       });
@@ -52,6 +54,9 @@ export function registerTranscribeCommand(program: Command): void {
       });
       try {
         await host.start();
+        // The model's own failure (MODEL_CORRUPT, PROVIDER_UNAVAILABLE, …), not the server's NOT_READY advice.
+        const failure = host.initFailure();
+        if (failure) throw failure;
         const provider = host.requireProvider();
         // transcribePcm takes the samples in memory; a PcmRecording-taking transcription reads them in ranges.
         const result = await transcribePcm(await recording.read(0, recording.length), {
