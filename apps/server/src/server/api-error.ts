@@ -5,11 +5,15 @@ const STATUS: Record<string, number> = {
   INVALID_REQUEST: 400,
   INVALID_AUDIO: 400,
   UNSUPPORTED_SAMPLE_RATE: 400,
+  UNSUPPORTED_LANGUAGE: 400,
   UNAUTHORIZED: 401,
+  HOST_NOT_ALLOWED: 403,
+  ORIGIN_NOT_ALLOWED: 403,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_AUDIO_FORMAT: 415,
   TOO_MANY_SESSIONS: 429,
+  TOO_MANY_REQUESTS: 429,
   CLIENT_CLOSED_REQUEST: 499,
   NOT_READY: 503,
   DECODER_UNAVAILABLE: 503,
@@ -27,7 +31,8 @@ export interface ApiErrorBody {
 export function toApiError(err: unknown): { status: number; body: ApiErrorBody } {
   const code = isEchoPanelError(err) ? err.code : fastifyCode(err) ?? 'INTERNAL_ERROR';
   const status = STATUS[code] ?? fastifyStatus(err) ?? 500;
-  return { status, body: apiErrorBody(code, errorMessage(err), status) };
+  const param = isEchoPanelError(err) && typeof err.details?.param === 'string' ? err.details.param : null;
+  return { status, body: apiErrorBody(code, errorMessage(err), status, param) };
 }
 
 export function apiErrorBody(code: string, message: string, status: number, param: string | null = null): ApiErrorBody {

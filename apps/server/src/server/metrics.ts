@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineHost } from './engine-host.js';
+import type { RequestGate } from './request-gate.js';
 
 const MODEL_STATES = ['UNINITIALIZED', 'LOADING', 'WARMING_UP', 'READY', 'ERROR', 'UNLOADING'] as const;
 const DEGRADE_LEVELS = ['NORMAL', 'WARNING', 'DEGRADE', 'EMERGENCY', 'FAILOVER'] as const;
@@ -17,7 +18,7 @@ export class ServerMetrics {
   private readonly requests: Counter;
   private readonly requestSeconds: Histogram;
 
-  constructor(engine: EngineHost) {
+  constructor(engine: EngineHost, gate: RequestGate) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'echopanel_' });
     this.decodeSeconds = new Histogram({
@@ -40,6 +41,28 @@ export class ServerMetrics {
       help: 'Wall time of file transcription requests',
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
       registers,
+    });
+    new Gauge({
+      name: 'echopanel_transcription_queue',
+      help: 'File transcriptions running and waiting for a slot (server.limits.maxConcurrentRequests / maxQueuedRequests)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const g = gate.stats();
+        this.set({ state: 'running' }, g.running);
+        this.set({ state: 'queued' }, g.queued);
+      },
+    });
+    let refused = 0;
+    new Counter({
+      name: 'echopanel_transcription_refused_total',
+      help: 'File transcriptions refused with 429 because the queue was full',
+      registers,
+      collect() {
+        const now = gate.stats().refused;
+        this.inc(now - refused);
+        refused = now;
+      },
     });
     new Gauge({
       name: 'echopanel_rtf',

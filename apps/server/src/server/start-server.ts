@@ -6,6 +6,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { apiErrorBody, toApiError } from './api-error.js';
 import { drainRequest } from './drain-request.js';
 import { assertSafeBind, installApiKey } from './auth.js';
+import { installOriginGuard } from './origin-guard.js';
+import { RequestGate, installRequestGate } from './request-gate.js';
 import { EngineHost } from './engine-host.js';
 import { ServerMetrics } from './metrics.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -56,7 +58,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   assertSafeBind(host, cfg.apiKey);
 
   const engine = await EngineHost.create({ runtime, logger });
-  const metrics = new ServerMetrics(engine);
+  const gate = new RequestGate(cfg.limits.maxConcurrentRequests, cfg.limits.maxQueuedRequests);
+  const metrics = new ServerMetrics(engine, gate);
   const connections = new Set<StreamConnection>();
   let accepting = true;
 
@@ -77,11 +80,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     reply.code(404).send(apiErrorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, 404)),
   );
   await app.register(cors, { origin: cfg.corsOrigins.length > 0 ? [...cfg.corsOrigins] : false });
+  installOriginGuard(app, { host, allowedHosts: cfg.allowedHosts, corsOrigins: cfg.corsOrigins });
   installApiKey(app, cfg.apiKey);
   app.addHook('onRequest', async (req, reply) => {
     if (accepting || req.url.startsWith('/health')) return;
     return reply.code(503).header('connection', 'close').send(apiErrorBody('SHUTTING_DOWN', 'the server is shutting down', 503));
   });
+  installRequestGate(app, gate, '/v1/audio/transcriptions');
   await app.register(multipart, {
     limits: { fileSize: cfg.limits.maxUploadBytes, files: 1, fields: 32, fieldSize: 64 * 1024, parts: 64 },
   });
@@ -99,7 +104,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     connections,
   };
   const startedAt = Date.now();
-  healthRoutes(app, engine);
+  healthRoutes(app, engine, gate);
   metricsRoute(app, metrics);
   modelsRoute(app, engine, startedAt);
   transcriptionRoute(app, engine, metrics, { resampleOtherRates: cfg.resampleOtherRates, maxUploadSeconds: cfg.limits.maxUploadSeconds });

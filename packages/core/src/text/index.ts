@@ -1,2 +1,3 @@
 export * from './wer.js';
 export * from './subtitles.js';
+export * from './languages.js';

@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { EngineHost } from '../engine-host.js';
+import type { RequestGate } from '../request-gate.js';
 
 /** `/health` (deep: 200 only when the model is READY), `/health/live` (the process serves), `/model-status`. */
-export function healthRoutes(app: FastifyInstance, engine: EngineHost): void {
+export function healthRoutes(app: FastifyInstance, engine: EngineHost, gate: RequestGate): void {
   app.get('/health', async (_req, reply) => {
     const r = engine.readiness();
     if (r.next_retry_at) reply.header('retry-after', String(Math.max(1, Math.ceil((Date.parse(r.next_retry_at) - Date.now()) / 1000))));
-    return reply.code(r.status === 'ok' ? 200 : 503).send({ ...r, service: 'echopanel' });
+    // The queue lets a load balancer prefer a less busy instance.
+    return reply.code(r.status === 'ok' ? 200 : 503).send({ ...r, queue: gate.stats(), service: 'echopanel' });
   });
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.get('/model-status', async () => engine.modelStatus());

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
 import { StreamConnection, type StreamContext } from '../stream/stream-connection.js';
 
 /** `GET /v1/stream`: the live streaming WebSocket. */
@@ -9,6 +10,23 @@ export function streamRoute(app: FastifyInstance, ctx: StreamContext, accepting:
       socket.close(1001, 'shutting down');
       return;
     }
+    explainOversizedFrames(socket, ctx.maxFrameBytes);
     new StreamConnection(socket, ctx);
   });
+}
+
+/**
+ * ws closes a connection whose frame exceeds its payload cap with 1009 but no reason; say what happened (an
+ * `error` message and the close reason) so the client can fix it.
+ */
+function explainOversizedFrames(socket: WebSocket, maxFrameBytes: number): void {
+  const close = socket.close.bind(socket);
+  socket.close = (code?: number, reason?: string | Buffer) => {
+    if (code === 1009 && reason === undefined && socket.readyState === socket.OPEN) {
+      const message = `a WebSocket frame exceeded this server's payload limit; send audio in frames of at most ${maxFrameBytes} bytes (server.limits.maxFrameBytes)`;
+      socket.send(JSON.stringify({ type: 'error', code: 'FRAME_TOO_LARGE', message }));
+      return close(code, 'frame too large');
+    }
+    return close(code, reason);
+  };
 }

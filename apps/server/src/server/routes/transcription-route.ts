@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EngineHost } from '../engine-host.js';
 import type { ServerMetrics } from '../metrics.js';
 import { toApiError } from '../api-error.js';
+import { MAX_PROMPT_CHARS, requestLanguage, textField } from '../request-fields.js';
 import { transcribePcm } from '../file-transcriber.js';
 import { RESPONSE_FORMATS, toSrt, toVtt, transcriptText, verboseJson, type ResponseFormat } from '../transcript-format.js';
 
@@ -49,7 +50,8 @@ export function transcriptionRoute(app: FastifyInstance, engine: EngineHost, met
       if (granularities.length > 0 && format !== 'verbose_json') {
         throw new EchoPanelError('INVALID_REQUEST', 'timestamp_granularities requires response_format "verbose_json"');
       }
-      const language = form.fields.language?.[0] || undefined;
+      const language = requestLanguage(form.fields.language?.[0], engine);
+      const prompt = textField('prompt', form.fields.prompt?.[0], MAX_PROMPT_CHARS);
       const source = await probeAudioFile(form.file, { signal: gone.signal });
       if (source.sampleRate !== 16000 && !options.resampleOtherRates) {
         throw new EchoPanelError('UNSUPPORTED_SAMPLE_RATE', `the audio is ${source.sampleRate} Hz; this server accepts 16000 Hz only (server.resampleOtherRates is false)`);
@@ -62,7 +64,7 @@ export function transcriptionRoute(app: FastifyInstance, engine: EngineHost, met
         detector: engine.createDetector(),
         asr: engine.asrConfig,
         language,
-        prompt: form.fields.prompt?.[0] || undefined,
+        prompt,
         wordTimestamps: granularities.includes('word'),
         signal: gone.signal,
         onDecode: (ms, s) => metrics.decodeObserved(ms, s),

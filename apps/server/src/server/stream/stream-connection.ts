@@ -10,6 +10,7 @@ import {
 import type { WebSocket } from 'ws';
 import type { EngineHost } from '../engine-host.js';
 import type { ServerMetrics } from '../metrics.js';
+import { requestLanguage } from '../request-fields.js';
 import { ProtocolError, defaultStart, parseClientMessage, type StartMessage } from './stream-messages.js';
 import type { RegisteredStream, SessionRegistry } from './session-registry.js';
 
@@ -163,8 +164,14 @@ export class StreamConnection {
     if (this.session.stats().receivedSamples > this.ctx.maxSessionSeconds * TARGET_RATE) this.tooLong();
   }
 
-  private begin(start: StartMessage): void {
+  private begin(requested: StartMessage): void {
     const { engine } = this.ctx;
+    let start: StartMessage;
+    try {
+      start = { ...requested, language: requestLanguage(requested.language, engine) };
+    } catch (err) {
+      return this.refuse((err as { code?: string }).code ?? 'INVALID_REQUEST', errorMessage(err), CLOSE.unsupported);
+    }
     if (start.encoding !== 'pcm_s16le' && start.encoding !== 'pcm_f32le') {
       return this.refuse(
         'UNSUPPORTED_ENCODING',

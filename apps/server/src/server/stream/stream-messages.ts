@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_LANGUAGE_CHARS, MAX_PROMPT_CHARS } from '../request-fields.js';
 
 /** `{"type":"start", …}`: every field optional. */
 export const startMessageSchema = z
@@ -7,10 +8,11 @@ export const startMessageSchema = z
     sample_rate: z.number().int().min(1000).max(384000).default(16000),
     encoding: z.string().default('pcm_s16le'),
     source: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'source must be 1-32 letters, digits, _ . -').default('mic'),
-    language: z.string().min(2).max(16).optional(),
+    /** Checked against the loaded model by requestLanguage(). */
+    language: z.string().max(MAX_LANGUAGE_CHARS).optional(),
     /** Join (or name) a session shared by several sources (e.g. mic + system). */
     session: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'session must be 1-64 letters, digits, _ -').optional(),
-    prompt: z.string().max(2000).optional(),
+    prompt: z.string().max(MAX_PROMPT_CHARS).optional(),
   })
   .strict();
 
