@@ -29,8 +29,11 @@ function voxtralStandinEnv(): Record<string, string> {
 
 describe('plugin resolution through the CLI, for a config outside the repository', () => {
   it('a config in an empty directory uses every first-party provider (resolved from the installed EchoPanel)', async () => {
-    const dir = projectDir({ 'echopanel.config.json': JSON.stringify({ asr: { language: 'en' } }) });
-    const config = path.join(dir, 'echopanel.config.json');
+    // Nothing is installed there: defineConfig comes from the core that loads the config.
+    const dir = projectDir({
+      'echopanel.config.ts': `import { defineConfig } from '@echopanel/core';\nexport default defineConfig({ asr: { language: 'en' } });\n`,
+    });
+    const config = path.join(dir, 'echopanel.config.ts');
     const voxtral = voxtralStandinEnv();
     const listed = await runCli(dir, ['providers', '--json', '--config', config], voxtral);
     expect(listed.code).toBe(0);

@@ -2,7 +2,30 @@ import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { createRequire } from 'node:module';
+import { build, type Plugin } from 'esbuild';
+
+/** This copy of core (dist/config/ → dist/index.js), for a config whose directory has no core installed. */
+const SELF = new URL('../index.js', import.meta.url).href;
+
+/**
+ * `import { defineConfig } from '@echopanel/core'` in a config outside any EchoPanel project (e.g.
+ * `echopanel serve --config /some/dir/echopanel.config.ts`) resolves to the core that is loading it; a project's
+ * own installed core still wins.
+ */
+const coreFallback: Plugin = {
+  name: 'echopanel-core-fallback',
+  setup(b) {
+    b.onResolve({ filter: /^@echopanel\/core$/ }, (args) => {
+      try {
+        createRequire(path.join(args.resolveDir, '__echopanel_config__.js')).resolve('@echopanel/core');
+        return { path: args.path, external: true };
+      } catch {
+        return { path: SELF, external: true };
+      }
+    });
+  },
+};
 
 /**
  * cosmiconfig loader for `.ts`/`.mts` configs. cosmiconfig's own loader transpiles the file alone, so a config
@@ -18,6 +41,7 @@ export async function loadTypeScriptConfig(filepath: string): Promise<unknown> {
     format: 'esm',
     target: 'node20',
     packages: 'external',
+    plugins: [coreFallback],
     sourcemap: 'inline',
     logLevel: 'silent',
   });
