@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
-import { EchoPanelError, errorMessage, silentLogger, type EchoPanelRuntime, type Logger } from '@echopanel/core';
+import { EchoPanelError, errorMessage, ffmpegAvailable, ffmpegCommand, silentLogger, type EchoPanelRuntime, type Logger } from '@echopanel/core';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { apiErrorBody, toApiError } from './api-error.js';
 import { drainRequest } from './drain-request.js';
@@ -133,6 +133,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
   logger.info({ url, provider: engine.providerName }, 'server listening; loading the model');
+  void ffmpegAvailable().then((ok) => {
+    if (!ok) logger.warn({ ffmpeg: ffmpegCommand().ffmpeg }, 'ffmpeg is not installed: uploads will fail with DECODER_UNAVAILABLE (apt-get install ffmpeg, or set ECHOPANEL_FFMPEG)');
+  });
   const initialized = engine.start();
 
   let closing: Promise<void> | undefined;
