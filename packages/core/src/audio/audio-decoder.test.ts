@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AUDIO_FORMATS, encodeAudioFixture, fixtureDir, fixtureFile, randomBytes, synthesizeSpeech, truncatedCopy, videoWithoutAudio } from '../testing/index.js';
 import { decodeAudioFile, probeAudioFile } from './audio-decoder.js';
@@ -47,6 +47,10 @@ describe('decodeAudioFile', () => {
   it('names what it found: no audio track, not audio, a cut-short file', async () => {
     await expect(decodeAudioFile(videoWithoutAudio())).rejects.toMatchObject({ code: 'UNSUPPORTED_AUDIO_FORMAT', message: expect.stringContaining('no audio track') });
     await expect(decodeAudioFile(fixtureFile('decoder-random.mp3', randomBytes(5000, 7)))).rejects.toMatchObject({ code: 'UNSUPPORTED_AUDIO_FORMAT' });
+    // A WAV whose codec tag FFmpeg has no decoder for.
+    const odd = Buffer.from(readFileSync(wav));
+    odd.writeUInt16LE(0x1234, 20);
+    await expect(decodeAudioFile(fixtureFile('decoder-odd-codec.wav', odd))).rejects.toMatchObject({ code: 'UNSUPPORTED_AUDIO_FORMAT', message: expect.stringContaining('cannot decode') });
     const mp3 = encodeAudioFixture(wav, AUDIO_FORMATS[0]);
     await expect(decodeAudioFile(fixtureFile('decoder-cut.mp3', truncatedCopy(mp3, 0.3)))).rejects.toMatchObject({ code: 'INVALID_AUDIO', message: expect.stringContaining('cut short') });
   });
