@@ -35,7 +35,7 @@ async function context(flags: StoreFlags & { python?: string }): Promise<Context
 }
 
 function parseFormat(value: string): ModelFormat {
-  if (value !== 'ggml' && value !== 'ct2') throw new EchoPanelError('INVALID_ARGUMENT', `--format must be ggml or ct2, not ${JSON.stringify(value)}`);
+  if (value !== 'ggml' && value !== 'ct2') throw new EchoPanelError('INVALID_CONFIG', `--format must be ggml or ct2, not ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -162,7 +162,7 @@ export function registerModelsCommand(program: Command): void {
         return;
       }
       if (!opts.from || (!opts.to && !opts.name)) {
-        throw new EchoPanelError('INVALID_ARGUMENT', 'usage: echopanel models convert --from DIR --to FILE [--name NAME] | --bundled');
+        throw new EchoPanelError('INVALID_CONFIG', 'usage: echopanel models convert --from DIR --to FILE [--name NAME] | --bundled');
       }
       const from = opts.from;
       const started = Date.now();
