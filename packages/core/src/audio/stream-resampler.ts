@@ -10,19 +10,25 @@ const CONVERTER = libsamplerate.ConverterType.SRC_SINC_MEDIUM_QUALITY;
 const MAX_CALL_SAMPLES = 65536;
 /** Zeros fed per call when draining the filter's delay line at the end. */
 const FLUSH_SAMPLES = 1024;
+/** Input gathered before a call: tiny frames (1 sample) would otherwise cost a WebAssembly call each. */
+const MIN_CALL_SECONDS = 0.002;
 
 /**
  * One stream's sample-rate converter (libsamplerate, compiled to WebAssembly): keeps the filter state between
  * frames, so frames of any size (one sample, 128, 4096) give the same output as the whole signal at once, and
  * after {@link end} the stream has produced exactly `round(input × toRate / fromRate)` samples.
  *
- * Output goes to `onOutput` as it becomes available. The converter loads asynchronously; input pushed before
- * it is ready waits (in order) and is converted as soon as it is.
+ * Output goes to `onOutput` as it becomes available (after 2 ms of input at the most, plus the filter's few ms).
+ * The converter loads asynchronously; input pushed before it is ready waits (in order) and is converted as soon
+ * as it is.
  */
 export class StreamResampler {
   private src?: Src;
   private failed?: unknown;
+  /** Input not yet handed to the converter. */
   private readonly waiting: Float32Array[] = [];
+  private waitingSamples = 0;
+  private readonly minCallSamples: number;
   private inputSamples = 0;
   private outputSamples = 0;
   private ended = false;
@@ -38,13 +44,14 @@ export class StreamResampler {
         details: { fromRate, toRate },
       });
     }
+    this.minCallSamples = Math.ceil(fromRate * MIN_CALL_SECONDS);
     this.ready =
       fromRate === toRate
         ? Promise.resolve()
         : libsamplerate.create(1, fromRate, toRate, { converterType: CONVERTER }).then(
             (src) => {
               this.src = src;
-              for (const f of this.waiting.splice(0)) this.convert(f);
+              this.drain();
             },
             (err: unknown) => {
               this.failed = err;
@@ -69,9 +76,9 @@ export class StreamResampler {
     if (samples.length === 0) return;
     this.inputSamples += samples.length;
     if (this.fromRate === this.toRate) return this.emit(samples instanceof Int16Array ? samples.slice() : float32ToInt16(samples));
-    const f = samples instanceof Float32Array ? samples.slice() : int16ToFloat32(samples);
-    if (this.src) this.convert(f);
-    else this.waiting.push(f);
+    this.waiting.push(samples instanceof Float32Array ? samples.slice() : int16ToFloat32(samples));
+    this.waitingSamples += samples.length;
+    if (this.src && this.waitingSamples >= this.minCallSamples) this.drain();
   }
 
   /**
@@ -84,13 +91,26 @@ export class StreamResampler {
     await this.ready;
     if (this.failed) throw loadFailed(this.failed);
     if (!this.src) return;
-    for (const f of this.waiting.splice(0)) this.convert(f);
+    this.drain();
     const target = Math.round((this.inputSamples * this.toRate) / this.fromRate);
     const zeros = new Float32Array(FLUSH_SAMPLES);
     // The filter's delay is a few ms; the bound only guards against a converter that stops producing.
     for (let i = 0; this.outputSamples < target && i < 1000; i++) this.convert(zeros, target);
     this.src.destroy();
     this.src = undefined;
+  }
+
+  private drain(): void {
+    if (this.waitingSamples === 0) return;
+    const parts = this.waiting.splice(0);
+    let f = parts[0];
+    if (parts.length > 1) {
+      f = new Float32Array(this.waitingSamples);
+      let o = 0;
+      for (const p of parts) (f.set(p, o), (o += p.length));
+    }
+    this.waitingSamples = 0;
+    this.convert(f);
   }
 
   private convert(f: Float32Array, limit = Infinity): void {
