@@ -10,9 +10,11 @@ const DRAIN_MS = 10_000;
  * after 10 s, is not waited for (the connection then closes after the answer).
  */
 export async function drainRequest(req: IncomingMessage): Promise<void> {
-  if (req.complete || req.destroyed || req.readableEnded) return;
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > DRAIN_BYTES) return;
+  if (req.complete || req.destroyed || req.readableEnded || req.headers.upgrade) return;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  // No body (a GET, an upgrade) or one too large to wait for.
+  if (req.headers['transfer-encoding'] === undefined && !(declared > 0)) return;
+  if (declared > DRAIN_BYTES) return;
   await new Promise<void>((resolve) => {
     let read = 0;
     const done = () => {
