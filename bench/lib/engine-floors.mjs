@@ -73,3 +73,57 @@ export async function startWhisperCppFloor({ ggmlPath, wavPath, threads, beam })
     stop: () => child.stdin.end(),
   };
 }
+
+/**
+ * The accuracy floor of faster-whisper (bench/lib/faster_whisper_floor.py): `WhisperModel.transcribe(file,
+ * language="en", beam_size=beam)` with every other option at the engine's default, one resident process.
+ */
+export async function startFasterWhisperFileFloor({ python, modelPath, beam, computeType = 'int8', cpuThreads = 2 }) {
+  const script = path.join(repoRoot, 'bench', 'lib', 'faster_whisper_floor.py');
+  const child = spawn(python, [script, modelPath, computeType, String(cpuThreads), String(beam)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done) throw new Error(`${script} exited before it was ready`);
+  return {
+    async run(wavPath) {
+      const t0 = performance.now();
+      child.stdin.write(`${wavPath}\n`);
+      const r = await lines.next();
+      if (r.done) throw new Error(`${script} exited`);
+      return { ...JSON.parse(r.value), ms: performance.now() - t0 };
+    },
+    stop: () => child.stdin.end(),
+  };
+}
+
+/**
+ * The accuracy floor of whisper.cpp: the provider's smart-whisper addon, `whisper_full` over the whole recording
+ * with its own 30 s windows and text context (no_context false, as whisper.cpp's CLI), beam `beam`.
+ */
+export async function startWhisperCppFileFloor({ ggmlPath, beam, threads = 2 }) {
+  const sw = createRequire(path.join(repoRoot, 'packages', 'provider-whisper-cpp', 'package.json'))('smart-whisper');
+  const model = await sw.WhisperModel.load(ggmlPath, false);
+  const params = {
+    strategy: beam > 1 ? 1 : 0,
+    ...(beam > 1 ? { beam_size: beam } : {}),
+    n_threads: threads,
+    language: 'en',
+    no_context: false,
+    // The provider's token suppression: without it tiny.en writes "[BLANK_AUDIO]" and "(sighing)" as words.
+    suppress_blank: true,
+    suppress_non_speech_tokens: true,
+    format: 'detail',
+  };
+  return {
+    async run(pcm) {
+      const float = new Float32Array(pcm.length);
+      for (let i = 0; i < pcm.length; i++) float[i] = pcm[i] / 32768;
+      const t0 = performance.now();
+      const segs = await new Promise((resolve, reject) =>
+        sw.binding.transcribe(model.handle, float, params, (r) => (Array.isArray(r) ? resolve(r) : reject(r)), () => undefined),
+      );
+      return { text: segs.map((s) => s.text.trim()).join(' '), ms: performance.now() - t0 };
+    },
+    stop: () => model.free(),
+  };
+}

@@ -20,7 +20,7 @@ export const cacheDir = path.join(benchDir, '.cache');
  * ladder is off unless asked for: it retunes beam/chunk or drops audio under load, which would change what a
  * latency, RTF or accuracy figure measures (the concurrency sweep turns it on to show its behaviour).
  */
-export function benchConfig({ provider, segmentation = 'vad', beam = 5, providerChunkSeconds, cppThreads, partialIntervalSeconds, degrade = false, vadOptions } = {}) {
+export function benchConfig({ provider, segmentation = 'vad', beam = 5, providerChunkSeconds, cppThreads, partialIntervalSeconds, degrade = false, vadOptions, asrOptions } = {}) {
   const chunk = providerChunkSeconds ? { chunkSeconds: providerChunkSeconds } : {};
   return {
     server: { host: '127.0.0.1', port: 0, limits: { maxSessions: 64 } },
@@ -31,6 +31,7 @@ export function benchConfig({ provider, segmentation = 'vad', beam = 5, provider
       segmentation,
       ...(partialIntervalSeconds !== undefined ? { partialIntervalSeconds } : {}),
       degrade: { enabled: degrade },
+      ...asrOptions,
     },
     vad: { provider: 'silero', enabled: segmentation === 'vad', ...(vadOptions ? { options: vadOptions } : {}) },
     providers: {

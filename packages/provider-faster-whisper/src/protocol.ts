@@ -52,6 +52,8 @@ export interface TranscribeParams {
   readonly vadFilter: boolean;
   readonly wordTimestamps: boolean;
   readonly prompt?: string;
+  /** faster-whisper's long-form conditioning: each 30 s window is prompted with the text decoded before it. */
+  readonly conditionOnPreviousText?: boolean;
 }
 
 /** Encodes one host → worker frame. `pcm` travels as s16le (half the bytes of float32; the worker converts). */

@@ -8,7 +8,7 @@ host -> worker (stdin), binary frames:
     header["bytes"] bytes payload (0 when absent)
 
     op "transcribe": payload is mono PCM at 16 kHz, header["format"] "s16le" (default) or "f32le";
-                     options: beamSize, language, vadFilter, wordTimestamps, prompt
+                     options: beamSize, language, vadFilter, wordTimestamps, prompt, conditionOnPreviousText
     op "ping":       answered with {"type": "pong"}
     op "shutdown":   answered with {"type": "bye"}, then the worker exits 0
 
@@ -155,7 +155,7 @@ def transcribe(model, header, payload):
         vad_filter=bool(header.get("vadFilter", False)),
         word_timestamps=word_timestamps,
         initial_prompt=header.get("prompt") or None,
-        condition_on_previous_text=False,
+        condition_on_previous_text=bool(header.get("conditionOnPreviousText", False)),
     )
     out = []
     for seg in segments:  # decoding happens while iterating

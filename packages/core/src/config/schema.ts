@@ -73,6 +73,22 @@ export const asrConfigSchema = z
     maxSegmentSeconds: z.number().positive().max(30).default(15),
     /** Re-decode interval for partial results while speech continues (0 = no partials). */
     partialIntervalSeconds: z.number().nonnegative().default(1),
+    /** Streams: audio before the VAD's speech start kept in the utterance (OpenAI's prefix_padding_ms). */
+    prefixPaddingSeconds: z.number().min(0).max(2).default(0.3),
+    /** Streams: silence that ends an utterance; shorter pauses merge into it (OpenAI's silence_duration_ms). */
+    endpointSilenceSeconds: z.number().min(0.1).max(5).default(0.5),
+    /** Streams: prompt each utterance with the text of the finals before it. */
+    contextPrompt: z.boolean().default(true),
+    /** Uploads and `echopanel transcribe`: the engine's own long-form decoding of the whole recording. */
+    file: z
+      .object({
+        /** Pauses (no speech, near the noise floor) longer than this are shortened to it before decoding (0 = decode every sample). */
+        removeSilenceSeconds: z.number().nonnegative().default(4),
+        /** Longest audio per engine request; a longer recording is cut at a pause, each piece prompted with the text before. */
+        maxPieceSeconds: z.number().min(30).default(300),
+      })
+      .strict()
+      .prefault({}),
     warmupLevel: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(2),
     initTimeoutMs: z.number().int().positive().default(300000),
     /** A model that ends in ERROR (failed load or warmup, engine gone) is retried with capped exponential backoff. */

@@ -237,19 +237,28 @@ export class FailoverProvider implements ASRProvider, FailoverControl {
     };
   }
 
-  async decode(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+  decode(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+    return this.oneShot('decode', pcm, opts);
+  }
+
+  decodeRecording(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+    return this.oneShot('decodeRecording', pcm, opts);
+  }
+
+  /** A one-shot decode on the serving side; a failure that trips failover is retried once on the fallback. */
+  private async oneShot(method: 'decode' | 'decodeRecording', pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
     const side = this.side;
     const provider = this.providerOf(side);
-    if (!provider.decode) throw new EchoPanelError('INVALID_STATE', `provider ${provider.name} does not implement decode()`);
+    if (!provider[method]) throw new EchoPanelError('INVALID_STATE', `provider ${provider.name} does not implement ${method}()`);
     try {
-      const segs = await provider.decode(pcm, opts);
+      const segs = await provider[method]!(pcm, opts);
       if (side === 'primary') this.consecutive = 0;
       return segs;
     } catch (err) {
       if (side === 'fallback' || opts.signal?.aborted || isAbort(err)) throw err;
       const trip = this.noteError() || isCrash(err);
-      if (trip && this.fallback.decode && (await this.failover(`${this.errorSummary(err)}`))) {
-        return this.fallback.decode(pcm, opts);
+      if (trip && this.fallback[method] && (await this.failover(`${this.errorSummary(err)}`))) {
+        return this.fallback[method]!(pcm, opts);
       }
       throw err;
     }

@@ -297,13 +297,22 @@ export class ModelManager implements ASRProvider {
     }
   }
 
-  async decode(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+  decode(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+    return this.oneShot('decode', pcm, opts);
+  }
+
+  decodeRecording(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+    return this.oneShot('decodeRecording', pcm, opts);
+  }
+
+  private async oneShot(method: 'decode' | 'decodeRecording', pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
     const provider = this.acquire();
     try {
-      if (!provider.capabilities.decode || !provider.decode) {
-        throw new EchoPanelError('INVALID_STATE', `provider ${provider.name} does not implement decode()`);
+      const capable = method === 'decode' ? provider.capabilities.decode : provider.capabilities.recording;
+      if (!capable || !provider[method]) {
+        throw new EchoPanelError('INVALID_STATE', `provider ${provider.name} does not implement ${method}()`);
       }
-      return await provider.decode(pcm, opts);
+      return await provider[method]!(pcm, opts);
     } catch (err) {
       this.onInferenceThrow(provider, err, opts.signal);
       throw err;

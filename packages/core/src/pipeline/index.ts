@@ -4,3 +4,5 @@ export * from './vad-segmenter.js';
 export * from './local-agreement.js';
 export * from './sample-buffer.js';
 export * from './frame-queue.js';
+export * from './recording-plan.js';
+export * from './recording-transcriber.js';

@@ -36,6 +36,17 @@ export interface StreamSessionOptions {
   readonly maxSegmentSeconds?: number;
   /** `vad`: re-decode interval of the open utterance for partials; 0 disables (default 1). */
   readonly partialIntervalSeconds?: number;
+  /** `vad`: the first partial once the utterance is this long (default: half the interval). */
+  readonly firstPartialSeconds?: number;
+  /** `vad`: audio before the detected speech start kept in the utterance (default 0.3). */
+  readonly prefixPaddingSeconds?: number;
+  /** `vad`: silence that ends an utterance; shorter pauses merge into it (default 0.5). */
+  readonly endpointSilenceSeconds?: number;
+  /**
+   * `vad`: prompt each utterance with the text of the finals before it (the last ~200 characters), as
+   * whisper's long-form decoding conditions on previous text (default true).
+   */
+  readonly contextPrompt?: boolean;
   /** `fixed`: seconds per block the drop policy decides on (default 2, the provider chunks on its own). */
   readonly chunkSeconds?: number;
   /** Audio waiting for the engine beyond this is dropped, oldest first, and counted (default 30). */
@@ -59,7 +70,12 @@ export interface StreamSessionOptions {
 
 type DecodeJob =
   | { readonly kind: 'final'; readonly start: number; readonly end: number; readonly pcm: Int16Array }
-  | { readonly kind: 'partial'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly utterance: number };
+  | { readonly kind: 'partial'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly utterance: number }
+  /** The open utterance up to a pause that may be its end, decoded ahead so its final needs no decode then. */
+  | { readonly kind: 'ahead'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly utterance: number };
+
+/** Characters of earlier finals that prompt the next utterance. */
+const CONTEXT_CHARS = 200;
 
 /**
  * One live audio stream through the engine: PCM frames in, `partial` / `final` / `status` / `error` events out
@@ -99,6 +115,10 @@ export class StreamSession {
   private utterance = 0;
   private lastPartialAt = 0;
   private agreement = new LocalAgreement();
+  /** The latest decode-ahead: its range and result (reused by the final of exactly that range). */
+  private ahead?: { start: number; end: number; segments?: Segment[] };
+  /** Text of the finals so far (the tail prompts the next utterance). */
+  private context = '';
 
   // fixed mode: provider-timeline → stream-timeline after drops
   private fedToProvider = 0;
@@ -119,6 +139,8 @@ export class StreamSession {
       this.segmenter = new VadSegmenter(options.detector!, {
         sampleRate: this.sampleRate,
         maxSegmentSeconds: options.maxSegmentSeconds ?? 15,
+        ...(options.prefixPaddingSeconds !== undefined ? { prefixPaddingSeconds: options.prefixPaddingSeconds } : {}),
+        ...(options.endpointSilenceSeconds !== undefined ? { endpointSilenceSeconds: options.endpointSilenceSeconds } : {}),
       });
     }
     this.finished = (this.mode === 'vad' ? this.runVad() : this.runFixed()).then(
@@ -256,11 +278,24 @@ export class StreamSession {
 
   private maybePartial(): void {
     const seg = this.segmenter!;
-    const interval = (this.opts.partialIntervalSeconds ?? 1) * this.sampleRate;
     const start = seg.openStart;
-    if (interval <= 0 || start === undefined) return;
+    if (start === undefined) return;
+    // In a pause that may end the utterance: decode it now, so that when the endpoint silence confirms the end
+    // the final is ready (its latency is then the endpoint silence, not endpoint + decode).
+    const tentative = seg.tentativeEnd;
+    if (tentative !== undefined) {
+      if (this.ahead?.start === start && this.ahead.end === tentative) return;
+      if (this.decoding || this.jobs.length > 0) return;
+      this.ahead = { start, end: tentative };
+      this.jobs.push({ kind: 'ahead', start, end: tentative, pcm: seg.openAudio(tentative), utterance: this.utterance });
+      this.wakeJobs();
+      return;
+    }
+    const interval = (this.opts.partialIntervalSeconds ?? 1) * this.sampleRate;
+    if (interval <= 0) return;
     const length = seg.received - start;
-    if (length - this.lastPartialAt < interval) return;
+    const due = this.lastPartialAt === 0 ? (this.opts.firstPartialSeconds ?? this.opts.partialIntervalSeconds ?? 1) * this.sampleRate : this.lastPartialAt + interval;
+    if (length < due) return;
     // Partials are a luxury: only when the engine has nothing else of this stream to do, and not while speech
     // is trailing off — a partial started then is still decoding when the final arrives and delays it (measured:
     // final p95 1.25 s with partials vs 0.68 s without).
@@ -277,6 +312,7 @@ export class StreamSession {
       this.decoding = job;
       try {
         if (job.kind === 'final') await this.decodeFinal(job);
+        else if (job.kind === 'ahead') await this.decodeAhead(job);
         else await this.decodePartial(job);
       } finally {
         this.decoding = undefined;
@@ -312,8 +348,9 @@ export class StreamSession {
     }
     const rate = this.sampleRate;
     let segments: Segment[];
+    const ahead = this.ahead;
     try {
-      segments = await this.decode(job);
+      segments = ahead?.segments && ahead.start === job.start && ahead.end === job.end ? ahead.segments : await this.decode(job);
     } catch (err) {
       if (this.isAborted) {
         this.dropRange(job.start, job.end, this.abortReason());
@@ -326,6 +363,35 @@ export class StreamSession {
     }
     this.account({ type: 'transcribed', samples: job.end - job.start, start: job.start / rate, end: job.end / rate });
     for (const s of segments) this.emitFinal(s);
+    this.rememberContext(segments);
+  }
+
+  private async decodeAhead(job: Extract<DecodeJob, { kind: 'ahead' }>): Promise<void> {
+    if (this.isAborted) return;
+    let segments: Segment[];
+    try {
+      segments = await this.decode(job);
+    } catch (err) {
+      this.logger.debug({ err: errorMessage(err) }, 'decode-ahead failed');
+      return;
+    }
+    if (this.ahead?.start === job.start && this.ahead.end === job.end) this.ahead.segments = segments;
+    // Speech went on after the pause: what was decoded is the utterance so far, a partial.
+    if (job.utterance === this.utterance && this.segmenter?.openStart === job.start && this.segmenter.tentativeEnd !== job.end) {
+      this.emitPartial(job, segments);
+    }
+  }
+
+  /** Keeps the tail of the finals' text for the next utterance's prompt; a repetition loop is not kept. */
+  private rememberContext(segments: readonly Segment[]): void {
+    if (this.opts.contextPrompt === false) return;
+    const text = segments.map((s) => s.text.trim()).filter(Boolean).join(' ');
+    if (!text) return;
+    if (this.context.endsWith(text) || looksRepetitive(text)) {
+      this.context = '';
+      return;
+    }
+    this.context = `${this.context} ${text}`.trim().slice(-CONTEXT_CHARS);
   }
 
   private async decodePartial(job: Extract<DecodeJob, { kind: 'partial' }>): Promise<void> {
@@ -340,6 +406,11 @@ export class StreamSession {
       return;
     }
     if (job.utterance !== this.utterance) return;
+    this.emitPartial(job, segments);
+  }
+
+  private emitPartial(job: { start: number; end: number }, segments: readonly Segment[]): void {
+    const rate = this.sampleRate;
     const text = segments.map((s) => s.text).join(' ').trim();
     if (!text) return;
     const agreed = this.agreement.update(text);
@@ -363,11 +434,12 @@ export class StreamSession {
       pcm.set(job.pcm, pad);
     }
     const started = performance.now();
+    const prompt = [this.opts.prompt, this.context].filter(Boolean).join(' ') || undefined;
     const segments = await this.opts.provider.decode!(pcm, {
       sampleRate: rate,
       language: this.opts.language,
       source: this.opts.source,
-      prompt: this.opts.prompt,
+      prompt,
       signal: this.abortController.signal,
       offsetSeconds: (job.start - pad) / rate,
       ...(this.opts.wordTimestamps ? { wordTimestamps: true } : {}),
@@ -587,4 +659,10 @@ export class StreamSession {
 
 function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
+}
+
+/** A decoder stuck in a loop repeats itself: few distinct words among many. */
+function looksRepetitive(text: string): boolean {
+  const words = text.toLowerCase().split(/\s+/).filter(Boolean);
+  return words.length >= 8 && new Set(words).size / words.length < 0.4;
 }

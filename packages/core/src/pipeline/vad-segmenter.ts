@@ -1,5 +1,13 @@
 import type { VadEvent, VoiceActivityDetector } from '../plugin/vad.js';
 import { SampleBuffer } from './sample-buffer.js';
+import { levelDb, SoundLevelTracker } from './sound-level.js';
+
+/** Below this speech probability (and not sound by level) a window is a pause (Silero's negative threshold). */
+const PAUSE_PROBABILITY = 0.35;
+/** Sound the VAD does not call speech opens an utterance after this much of it … */
+const SOUND_OPENS_SECONDS = 0.3;
+/** … with gaps no longer than this between its windows. */
+const SOUND_GAP_SECONDS = 0.3;
 
 /** What the segmenter decided about a range of samples (absolute indices, end exclusive). */
 export type SegmenterOutput =
@@ -16,6 +24,18 @@ export interface VadSegmenterOptions {
    * (padded, after its minimum speech time) somewhat in the past.
    */
   readonly preRollSeconds?: number;
+  /**
+   * Audio before the detected speech start that goes into the segment (OpenAI's `prefix_padding_ms`): the VAD
+   * hears an unvoiced onset ("Speech", "Five") late, the recognizer needs it (default 0.3).
+   */
+  readonly prefixPaddingSeconds?: number;
+  /**
+   * Silence that ends an utterance (OpenAI's `silence_duration_ms`): a shorter pause — a breath, a comma —
+   * merges into the open utterance, up to `maxSegmentSeconds` (default 0.5).
+   */
+  readonly endpointSilenceSeconds?: number;
+  /** Audio after the detected speech end that goes into the segment (default 0.2, at most the endpoint silence). */
+  readonly suffixPaddingSeconds?: number;
 }
 
 /**
@@ -26,6 +46,16 @@ export class VadSegmenter {
   private readonly buffer = new SampleBuffer();
   private readonly maxSegment: number;
   private readonly preRoll: number;
+  private readonly prefix: number;
+  private readonly endpoint: number;
+  private readonly suffix: number;
+  /** Start of the current pause in the open segment (no speech, no sound), while shorter than the endpoint. */
+  private pauseStart: number | undefined;
+  private readonly sound = new SoundLevelTracker();
+  /** While no segment is open: sound the VAD has not called speech (start, amount, last sound window's end). */
+  private soundRun: { start: number; samples: number; last: number } | undefined;
+  private readonly soundOpens: number;
+  private readonly soundGap: number;
   /** Everything before this index has been output. */
   private classified = 0;
   private segStart: number | undefined;
@@ -38,6 +68,11 @@ export class VadSegmenter {
   ) {
     this.maxSegment = Math.max(1, Math.round(options.maxSegmentSeconds * options.sampleRate));
     this.preRoll = Math.round((options.preRollSeconds ?? 1) * options.sampleRate);
+    this.prefix = Math.round((options.prefixPaddingSeconds ?? 0.3) * options.sampleRate);
+    this.endpoint = Math.round((options.endpointSilenceSeconds ?? 0.5) * options.sampleRate);
+    this.suffix = Math.min(this.endpoint, Math.round((options.suffixPaddingSeconds ?? 0.2) * options.sampleRate));
+    this.soundOpens = Math.round(SOUND_OPENS_SECONDS * options.sampleRate);
+    this.soundGap = Math.round(SOUND_GAP_SECONDS * options.sampleRate);
   }
 
   /** Samples pushed so far. */
@@ -56,12 +91,23 @@ export class VadSegmenter {
    */
   get trailingOff(): boolean {
     const last = this.windows.at(-1);
-    return last !== undefined && last.p < 0.5;
+    return this.pauseStart !== undefined || (last !== undefined && last.p < 0.5);
   }
 
-  /** A copy of the open segment's audio so far (for partial decodes). */
-  openAudio(): Int16Array {
-    return this.segStart === undefined ? new Int16Array(0) : this.buffer.slice(this.segStart, this.buffer.end);
+  /**
+   * While the open utterance is in a pause shorter than the endpoint silence: where the segment would end if
+   * the pause turns out to be its end (speech end + suffix padding), once that much audio has arrived. A caller
+   * may decode that range ahead; the segment closes with exactly this end unless speech resumes.
+   */
+  get tentativeEnd(): number | undefined {
+    if (this.pauseStart === undefined) return undefined;
+    const end = this.pauseStart + this.suffix;
+    return end <= this.buffer.end ? end : undefined;
+  }
+
+  /** A copy of the open segment's audio so far, or up to `end` (for partial decodes and decoding ahead). */
+  openAudio(end = this.buffer.end): Int16Array {
+    return this.segStart === undefined ? new Int16Array(0) : this.buffer.slice(this.segStart, Math.min(end, this.buffer.end));
   }
 
   async push(pcm: Int16Array): Promise<SegmenterOutput[]> {
@@ -72,21 +118,63 @@ export class VadSegmenter {
     for (const event of result.events) {
       // Windows up to the event belong to the state before it.
       const at = event.type === 'speech-start' ? event.sample : event.endSample;
-      for (; w < result.windows.length && result.windows[w].endSample <= at; w++) this.recordWindow(result.windows[w]);
+      for (; w < result.windows.length && result.windows[w].endSample <= at; w++) this.onWindow(result.windows[w], out);
       this.onEvent(event, out);
     }
-    for (; w < result.windows.length; w++) this.recordWindow(result.windows[w]);
+    for (; w < result.windows.length; w++) this.onWindow(result.windows[w], out);
+    if (this.pauseStart !== undefined && this.buffer.end - this.pauseStart >= this.endpoint) {
+      this.closeSegment(this.pauseStart + this.suffix, false, out);
+    }
     this.cutIfTooLong(out);
-    // The detector knows how far back a later speech-start can reach; without that, keep the pre-roll.
-    this.releaseSilence(out, this.detector.settledSample ?? this.buffer.end - this.preRoll);
+    // The detector knows how far back a later speech-start can reach; without that, keep the pre-roll. The
+    // prefix padding of that start (or of sound that may yet open one) must still be there too.
+    const settled = Math.min(this.detector.settledSample ?? this.buffer.end - this.preRoll, this.soundRun?.start ?? Infinity);
+    this.releaseSilence(out, settled - this.prefix);
     return out;
+  }
+
+  /**
+   * One analysed window: the VAD's probability and the window's level. Ends of utterances are decided here —
+   * a pause starts at the first window that is neither speech nor sound — and sound the VAD misses (a whisper,
+   * a creaky or falsetto voice) opens an utterance after {@link SOUND_OPENS_SECONDS}.
+   */
+  private onWindow(win: { startSample: number; endSample: number; probability: number }, out: SegmenterOutput[]): void {
+    this.recordWindow(win);
+    const from = Math.max(win.startSample, this.buffer.start);
+    const isSound = from < win.endSample && this.sound.observe(levelDb(this.buffer.slice(from, win.endSample)));
+    if (this.segStart !== undefined) {
+      const paused = win.probability < PAUSE_PROBABILITY && !isSound;
+      if (!paused) this.pauseStart = undefined;
+      else this.pauseStart ??= win.startSample;
+      return;
+    }
+    if (isSound) {
+      this.soundRun ??= { start: win.startSample, samples: 0, last: win.endSample };
+      this.soundRun.samples += win.endSample - win.startSample;
+      this.soundRun.last = win.endSample;
+      if (this.soundRun.samples >= this.soundOpens) this.open(this.soundRun.start, out);
+    } else if (this.soundRun && win.endSample - this.soundRun.last > this.soundGap) {
+      this.soundRun = undefined;
+    }
+  }
+
+  private open(at: number, out: SegmenterOutput[]): void {
+    const s = clamp(at - this.prefix, this.classified, this.buffer.end);
+    this.releaseSilence(out, s);
+    this.segStart = s;
+    this.pauseStart = undefined;
+    this.soundRun = undefined;
+    this.windows = [];
   }
 
   /** End of stream: closes open speech and outputs the rest as silence. */
   flush(): SegmenterOutput[] {
     const out: SegmenterOutput[] = [];
     for (const event of this.detector.flush().events) this.onEvent(event, out);
-    if (this.segStart !== undefined) this.closeSegment(this.buffer.end, false, out);
+    if (this.segStart !== undefined) {
+      const end = this.pauseStart === undefined ? this.buffer.end : Math.min(this.buffer.end, this.pauseStart + this.suffix);
+      this.closeSegment(end, false, out);
+    }
     this.releaseSilence(out, this.buffer.end);
     return out;
   }
@@ -99,6 +187,9 @@ export class VadSegmenter {
     const range = { start: this.classified, end: this.buffer.end };
     this.classified = this.buffer.end;
     this.segStart = undefined;
+    this.pauseStart = undefined;
+    this.soundRun = undefined;
+    this.sound.reset();
     this.windows = [];
     this.buffer.discardBefore(this.buffer.end);
     this.detector.reset();
@@ -110,15 +201,8 @@ export class VadSegmenter {
   }
 
   private onEvent(event: VadEvent, out: SegmenterOutput[]): void {
-    if (event.type === 'speech-start') {
-      if (this.segStart !== undefined) return;
-      const s = clamp(event.sample, this.classified, this.buffer.end);
-      this.releaseSilence(out, s);
-      this.segStart = s;
-      this.windows = [];
-    } else if (this.segStart !== undefined) {
-      this.closeSegment(clamp(event.endSample, this.segStart, this.buffer.end), false, out);
-    }
+    // Ends are decided per window (see onWindow): the VAD's own end may fall inside sound it does not call speech.
+    if (event.type === 'speech-start' && this.segStart === undefined) this.open(Math.min(event.sample, this.soundRun?.start ?? Infinity), out);
   }
 
   private closeSegment(end: number, forced: boolean, out: SegmenterOutput[]): void {
@@ -126,6 +210,7 @@ export class VadSegmenter {
     if (end > start) out.push({ type: 'segment', start, end, pcm: this.buffer.slice(start, end), forced });
     this.classified = Math.max(this.classified, end);
     this.buffer.discardBefore(this.classified);
+    this.pauseStart = undefined;
     if (forced) {
       this.segStart = end;
       this.windows = this.windows.filter((w) => w.start >= end);
@@ -137,6 +222,11 @@ export class VadSegmenter {
 
   private cutIfTooLong(out: SegmenterOutput[]): void {
     while (this.segStart !== undefined && this.buffer.end - this.segStart >= this.maxSegment) {
+      // In a pause already: end the utterance there rather than cut into speech.
+      if (this.pauseStart !== undefined) {
+        this.closeSegment(Math.min(this.buffer.end, this.pauseStart + this.suffix), false, out);
+        break;
+      }
       const limit = this.segStart + this.maxSegment;
       const half = this.segStart + Math.floor(this.maxSegment / 2);
       // Never mid-word if it can be helped: the least speech-like window in the second half of the allowed span.

@@ -11,6 +11,11 @@ export interface DecodeRequest {
   readonly language?: string;
   readonly wordTimestamps?: boolean;
   readonly prompt?: string;
+  /**
+   * Decode with the engine's long-form algorithm (its own 30 s windows, each conditioned on the text before it)
+   * instead of as one independent utterance.
+   */
+  readonly longForm?: boolean;
   readonly signal?: AbortSignal;
   /** Notified of restarts while decoding. */
   readonly onEvent?: (event: TranscriptionEvent) => void;
@@ -45,7 +50,8 @@ export function toStreamSegments(
   meta: {
     source?: string;
     language?: string;
-    guard?: HallucinationGuardOptions;
+    /** `false`: keep everything the engine returned but empty text (its own long-form filtering applies). */
+    guard?: HallucinationGuardOptions | false;
     onFiltered?: (s: RawSegment, r: string) => void;
     /**
      * Length of the decoded audio. Whisper decodes a 30 s padded window, so its last timestamp can lie past
@@ -57,7 +63,7 @@ export function toStreamSegments(
   const out: Segment[] = [];
   const clamp = (t: number) => (meta.durationSeconds === undefined ? t : Math.min(Math.max(t, 0), meta.durationSeconds));
   for (const seg of raw) {
-    const reason = hallucinationReason(seg, meta.guard);
+    const reason = meta.guard === false ? (seg.text.trim() ? undefined : 'empty') : hallucinationReason(seg, meta.guard);
     if (reason) {
       meta.onFiltered?.(seg, reason);
       continue;
@@ -209,6 +215,24 @@ async function* chunked(
 
 /** A one-shot decode with the same mapping and guards as the chunked path. */
 export async function decodeUtterance(pcm: Int16Array, opts: DecodeOptions, decode: ChunkDecodeFn, guard?: HallucinationGuardOptions): Promise<Segment[]> {
+  return decodeMapped(pcm, opts, decode, false, guard);
+}
+
+/**
+ * A whole recording through the engine's long-form decoding ({@link ASRProvider.decodeRecording}): same mapping
+ * as {@link decodeUtterance}, no hallucination guard (the floor a user gets from the engine has none either).
+ */
+export async function decodeLongForm(pcm: Int16Array, opts: DecodeOptions, decode: ChunkDecodeFn): Promise<Segment[]> {
+  return decodeMapped(pcm, opts, decode, true, false);
+}
+
+async function decodeMapped(
+  pcm: Int16Array,
+  opts: DecodeOptions,
+  decode: ChunkDecodeFn,
+  longForm: boolean,
+  guard: HallucinationGuardOptions | false | undefined,
+): Promise<Segment[]> {
   const raw = await decode({
     pcm,
     sampleRate: opts.sampleRate,
@@ -216,6 +240,7 @@ export async function decodeUtterance(pcm: Int16Array, opts: DecodeOptions, deco
     wordTimestamps: opts.wordTimestamps,
     prompt: opts.prompt,
     signal: opts.signal,
+    ...(longForm ? { longForm } : {}),
   });
   return toStreamSegments(raw, opts.offsetSeconds ?? 0, {
     source: opts.source,

@@ -23,6 +23,8 @@ export interface EngineRunnerOptions {
 
 export interface RunOptions {
   readonly signal?: AbortSignal;
+  /** This job's per-attempt limit instead of the runner's (a long recording needs longer than a chunk). */
+  readonly timeoutMs?: number;
   readonly onEvent?: (event: TranscriptionEvent) => void;
 }
 
@@ -57,7 +59,7 @@ export class EngineRunner {
   run<T>(audioSeconds: number, job: (signal: AbortSignal) => Promise<T>, opts: RunOptions = {}): Promise<T> {
     return this.queue.run(async () => {
       try {
-        return await this.attempt(audioSeconds, job, opts.signal);
+        return await this.attempt(audioSeconds, job, opts);
       } catch (first) {
         const err = toEngineError(first);
         if (err.code === 'ABORTED' || opts.signal?.aborted) throw err;
@@ -72,7 +74,7 @@ export class EngineRunner {
         opts.onEvent?.({ type: 'restart', reason: `${err.code}: ${err.message}` });
         try {
           await this.options.recover(err);
-          return await this.attempt(audioSeconds, job, opts.signal);
+          return await this.attempt(audioSeconds, job, opts);
         } catch (second) {
           const err2 = toEngineError(second);
           this.metrics.recordError(err2.code, err2.message);
@@ -82,7 +84,9 @@ export class EngineRunner {
     }, opts.signal);
   }
 
-  private async attempt<T>(audioSeconds: number, job: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal): Promise<T> {
+  private async attempt<T>(audioSeconds: number, job: (signal: AbortSignal) => Promise<T>, opts: RunOptions): Promise<T> {
+    const outer = opts.signal;
+    const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
     const ac = new AbortController();
     const onOuter = () => ac.abort(new EchoPanelError('ABORTED', 'the request was cancelled'));
     if (outer?.aborted) onOuter();
@@ -90,10 +94,10 @@ export class EngineRunner {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const e = new EchoPanelError('INFERENCE_TIMEOUT', `inference took longer than ${this.options.timeoutMs} ms`);
+        const e = new EchoPanelError('INFERENCE_TIMEOUT', `inference took longer than ${timeoutMs} ms`);
         ac.abort(e);
         reject(e);
-      }, this.options.timeoutMs);
+      }, timeoutMs);
     });
     const aborted = new Promise<never>((_, reject) => {
       ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true });

@@ -1,0 +1,47 @@
+import { rms } from '../audio/pcm.js';
+
+/** Windows of level history the noise floor is taken from (~8 s of 32 ms windows). */
+const HISTORY = 256;
+/** A window is sound at this many dB above the noise floor … */
+const SOUND_ABOVE_FLOOR_DB = 15;
+/** … and never below this level, so digital silence does not make every rustle "sound". */
+const SOUND_MIN_DB = -50;
+
+/** Level of s16 PCM in dBFS (floored at −120). */
+export function levelDb(pcm: Int16Array): number {
+  return 20 * Math.log10(Math.max(rms(pcm), 1e-6));
+}
+
+/**
+ * Tells sound from the background by level: a window is sound when it is well above the stream's noise floor
+ * (the 10th percentile of the last ~8 s of window levels). Speech a VAD model does not recognize as speech —
+ * whispering, creaky or falsetto voice — is still sound; a steady noise is not.
+ */
+export class SoundLevelTracker {
+  private readonly history = new Float32Array(HISTORY);
+  private readonly sorted = new Float32Array(HISTORY);
+  private count = 0;
+  private next = 0;
+
+  /** Records a window's level (dBFS) and returns whether it is sound. */
+  observe(db: number): boolean {
+    this.history[this.next] = db;
+    this.next = (this.next + 1) % HISTORY;
+    this.count = Math.min(HISTORY, this.count + 1);
+    return db >= Math.max(this.floor() + SOUND_ABOVE_FLOOR_DB, SOUND_MIN_DB);
+  }
+
+  /** The noise floor in dBFS (−120 before any window). */
+  floor(): number {
+    if (this.count === 0) return -120;
+    const view = this.sorted.subarray(0, this.count);
+    view.set(this.history.subarray(0, this.count));
+    view.sort();
+    return view[Math.floor(this.count * 0.1)];
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.next = 0;
+  }
+}
