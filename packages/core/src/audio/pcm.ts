@@ -42,40 +42,6 @@ export function int16ToFloat32(pcm: Int16Array, out: Float32Array = new Float32A
 }
 
 /**
- * Linear-interpolation resampler for mono s16 (good enough for speech into 16 kHz ASR; the anti-alias
- * low-pass is a moving average over the decimation ratio when downsampling).
- */
-export function resampleLinear(pcm: Int16Array, fromRate: number, toRate: number): Int16Array {
-  if (!Number.isFinite(fromRate) || fromRate <= 0 || !Number.isFinite(toRate) || toRate <= 0) {
-    throw new EchoPanelError('UNSUPPORTED_SAMPLE_RATE', `cannot resample from ${fromRate} Hz to ${toRate} Hz`);
-  }
-  if (fromRate === toRate) return pcm;
-  let src: ArrayLike<number> = pcm;
-  const ratio = fromRate / toRate;
-  if (ratio > 1) {
-    const k = Math.max(1, Math.round(ratio));
-    const smoothed = new Float32Array(pcm.length);
-    let acc = 0;
-    for (let i = 0; i < pcm.length; i++) {
-      acc += pcm[i];
-      if (i >= k) acc -= pcm[i - k];
-      smoothed[i] = acc / Math.min(i + 1, k);
-    }
-    src = smoothed;
-  }
-  const n = Math.floor(pcm.length / ratio);
-  const out = new Int16Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = i * ratio;
-    const i0 = Math.floor(x);
-    const i1 = Math.min(i0 + 1, pcm.length - 1);
-    const f = x - i0;
-    out[i] = Math.round(src[i0] * (1 - f) + src[i1] * f);
-  }
-  return out;
-}
-
-/**
  * Turns a byte stream (e.g. WebSocket frames) into whole samples (s16 or float32 little-endian), carrying a
  * partial trailing sample to the next chunk instead of dropping or misaligning it.
  */

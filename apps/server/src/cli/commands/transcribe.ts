@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EchoPanelError, decodeAudioFile, formatSrt, formatText, formatVtt } from '@echopanel/core';
 import { EngineHost } from '../../server/engine-host.js';
-import { transcribePcm } from '../../server/file-transcriber.js';
+import { transcribeFile } from '../../server/file-transcriber.js';
 import { cliLogger } from '../cli-logger.js';
 import { loadRuntime } from '../load-runtime.js';
 import { languageOption } from '../option-values.js';
@@ -58,8 +58,7 @@ export function registerTranscribeCommand(program: Command): void {
         const failure = host.initFailure();
         if (failure) throw failure;
         const provider = host.requireProvider();
-        // transcribePcm takes the samples in memory; a PcmRecording-taking transcription reads them in ranges.
-        const result = await transcribePcm(await recording.read(0, recording.length), {
+        const result = await transcribeFile(recording, {
           provider,
           detector: host.createDetector(),
           asr: runtime.config.asr,

@@ -9,7 +9,7 @@ import type { EngineHost } from '../engine-host.js';
 import type { ServerMetrics } from '../metrics.js';
 import { toApiError } from '../api-error.js';
 import { MAX_PROMPT_CHARS, requestLanguage, textField } from '../request-fields.js';
-import { transcribePcm } from '../file-transcriber.js';
+import { transcribeFile } from '../file-transcriber.js';
 import { RESPONSE_FORMATS, toSrt, toVtt, transcriptText, verboseJson, type ResponseFormat } from '../transcript-format.js';
 
 interface TranscriptionForm {
@@ -58,8 +58,7 @@ export function transcriptionRoute(app: FastifyInstance, engine: EngineHost, met
       }
       recording = await decodeAudioFile(form.file, { source, maxSeconds: options.maxUploadSeconds, signal: gone.signal, tmpDir: dir });
       const provider = engine.requireProvider();
-      // transcribePcm takes the samples in memory; a PcmRecording-taking transcription reads them in ranges.
-      const result = await transcribePcm(await recording.read(0, recording.length), {
+      const result = await transcribeFile(recording, {
         provider,
         detector: engine.createDetector(),
         asr: engine.asrConfig,
