@@ -373,7 +373,9 @@ describe('VoxtralProvider against the voxtral.c stand-in', () => {
   it('applies degrade-ladder tuning as -I for the next process', async () => {
     const p = makeProvider({ intervalSeconds: 0.5 });
     await p.load();
+    expect(p.tuning()).toEqual({ chunkSeconds: 0.5 });
     expect(await p.tune({ chunkSeconds: 1.5, beamSize: 1 })).toEqual({ chunkSeconds: 1.5 });
+    expect(p.tuning()).toEqual({ chunkSeconds: 1.5 });
     for (let i = 0; i < 500 && p.health().extra?.warmProcess !== 'ready'; i++) await new Promise((r) => setTimeout(r, 20));
     const pid = p.health().workerPid!;
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
