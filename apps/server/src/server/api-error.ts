@@ -16,6 +16,8 @@ const STATUS: Record<string, number> = {
   TOO_MANY_REQUESTS: 429,
   CLIENT_CLOSED_REQUEST: 499,
   NOT_READY: 503,
+  // The engine died under this request; the model recovers by itself (asr.recovery), so retrying is right.
+  WORKER_CRASHED: 503,
   DECODER_UNAVAILABLE: 503,
   SHUTTING_DOWN: 503,
   INIT_TIMEOUT: 503,
