@@ -596,7 +596,7 @@ export class ModelManager implements ASRProvider {
       );
     });
     if (delayMs !== undefined) {
-      this.logger.warn({ provider: this.current.name, code: cause.code, delayMs, nextAttemptAt: this.backoff.status().nextAttemptAt }, 'model in ERROR; retrying');
+      this.logger.info({ provider: this.current.name, code: cause.code, delayMs, nextAttemptAt: this.backoff.status().nextAttemptAt }, 'model in ERROR; retrying');
     }
   }
 
