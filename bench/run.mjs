@@ -5,7 +5,7 @@
 //   node bench/run.mjs [--only rtf,latency,concurrency,cold-start,memory,vad,registry] [--quick]
 //                      [--providers faster-whisper,whisper-cpp] [--runs 5] [--beam 5] [--wav FILE.wav]
 //                      [--memory-minutes 1] [--max-streams 6] [--concurrency-seconds 30] [--utterances 4]
-//                      [--partials-off-too] [--vad-options JSON] [--out bench/results]
+//                      [--partials-off-too] [--endpoints 0.3,0.5,0.8] [--vad-options JSON] [--out bench/results]
 //
 // Every timing is the median of ≥ 5 runs with min–max; ratios are taken within one run of this script (the
 // machine is shared and noisy). Needs a build (npx tsc -b apps/server) and the model store (scripts/bootstrap.mjs).
@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     'concurrency-seconds': { type: 'string' },
     utterances: { type: 'string' },
     'partials-off-too': { type: 'boolean', default: false },
+    endpoints: { type: 'string' },
     'vad-options': { type: 'string' },
     out: { type: 'string', default: path.join(benchDir, 'results') },
     python: { type: 'string' },
@@ -59,6 +60,7 @@ const opts = {
   concurrencySeconds: Number(args['concurrency-seconds'] ?? (quick ? 15 : 30)),
   utterances: Number(args.utterances ?? (quick ? 2 : 4)),
   partialsOffToo: args['partials-off-too'],
+  endpoints: args.endpoints ? args.endpoints.split(',').map(Number) : undefined,
   vadOptions: args['vad-options'] ? JSON.parse(args['vad-options']) : undefined,
   log: (m) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`),
 };

@@ -1,6 +1,7 @@
 // Streaming latency over a real WebSocket at real-time pace, VAD segmentation (the default): per utterance, the
 // time from sending its last audible sample to receiving the `final` that covers it, and from sending its first
 // sample to the first `partial` about it.
+import { wordErrorRate } from '@echopanel/core';
 import { LATENCY_SENTENCES, utteranceStream } from '../lib/speech.mjs';
 import { benchConfig, startBenchServer } from '../lib/server-process.mjs';
 import { fmt, fmtRange, markdownTable, quantile, summary } from '../lib/stats.mjs';
@@ -26,15 +27,24 @@ export function utteranceLatencies(run, utterances) {
   });
 }
 
-export async function latencySection({ providers, runs, utterances: count, partialsOffToo, vadOptions, log }) {
+/**
+ * With `endpoints` (seconds of endpoint silence), each provider runs once per value: the trade-off between how
+ * soon a final comes and how often a pause inside a sentence splits it (WER), so the default is a measured choice.
+ */
+export async function latencySection({ providers, runs, utterances: count, partialsOffToo, endpoints, vadOptions, log }) {
   const { pcm, utterances } = utteranceStream(LATENCY_SENTENCES.slice(0, count));
   const seconds = pcm.length / 16000;
   const results = [];
   // With --partials-off-too, each provider also runs without partial re-decodes, to show what they cost the final.
-  const variants = providers.flatMap((name) => [{ name, label: name }, ...(partialsOffToo ? [{ name, label: `${name} (partials off)`, partialIntervalSeconds: 0 }] : [])]);
-  for (const { name, label, partialIntervalSeconds } of variants) {
+  const perProvider = (name) => {
+    const base = endpoints ? endpoints.map((e) => ({ name, label: `${name} endpoint ${e} s`, endpoint: e })) : [{ name, label: name }];
+    return partialsOffToo ? base.flatMap((v) => [v, { ...v, label: `${v.label} (partials off)`, partialIntervalSeconds: 0 }]) : base;
+  };
+  const variants = providers.flatMap(perProvider);
+  for (const { name, label, partialIntervalSeconds, endpoint } of variants) {
     log(`latency: ${label} (${runs} runs × ${seconds.toFixed(1)} s at real time)`);
-    const server = await startBenchServer(benchConfig({ provider: name, segmentation: 'vad', partialIntervalSeconds, vadOptions }));
+    const asrOptions = endpoint !== undefined ? { endpointSilenceSeconds: endpoint } : undefined;
+    const server = await startBenchServer(benchConfig({ provider: name, segmentation: 'vad', partialIntervalSeconds, vadOptions, asrOptions }));
     const perRun = [];
     try {
       for (let i = 0; i < runs; i++) {
@@ -48,8 +58,11 @@ export async function latencySection({ providers, runs, utterances: count, parti
     const finals = perRun.flatMap((r) => r.utterances.map((u) => u.finalMs));
     const partials = perRun.flatMap((r) => r.utterances.map((u) => u.firstPartialMs));
     const ok = finals.filter(Number.isFinite);
+    const all = perRun.flatMap((r) => r.utterances);
+    const wer = wordErrorRate(all.map((u) => u.text).join(' '), all.map((u) => u.hypothesis).join(' ')).wer;
     results.push({
       provider: label,
+      wer,
       utterances: finals.length,
       missedFinals: finals.length - ok.length,
       finalMs: { p50: quantile(ok, 0.5), p95: quantile(ok, 0.95), ...summary(ok) },
@@ -60,10 +73,11 @@ export async function latencySection({ providers, runs, utterances: count, parti
     });
   }
   const table = markdownTable(
-    ['provider', 'utterances', 'final p50 ms', 'final p95 ms', 'per-run p95 ms, median (min–max)', 'first partial p50 / p95 ms', 'missed finals', 'dropped samples'],
+    ['provider', 'utterances', 'WER', 'final p50 ms', 'final p95 ms', 'per-run p95 ms, median (min–max)', 'first partial p50 / p95 ms', 'missed finals', 'dropped samples'],
     results.map((r) => [
       r.provider,
       r.utterances,
+      `${fmt(r.wer * 100, 1)}%`,
       fmt(r.finalMs.p50, 0),
       fmt(r.finalMs.p95, 0),
       fmtRange(r.perRunP95, 0),

@@ -74,6 +74,49 @@ describe('StreamSession on the real engine', () => {
     expect(stats.droppedSamples).toBe(0);
   });
 
+  it('vad mode: a pause shorter than the endpoint silence stays inside the utterance, a longer one ends it', async () => {
+    const a = synthesizeSpeech(SPEECH_SENTENCES[0]).samples;
+    const b = synthesizeSpeech(SPEECH_SENTENCES[2]).samples;
+    const finals = async (gap: number) => {
+      const { session, events } = run({ segmentation: 'vad', partialIntervalSeconds: 0, endpointSilenceSeconds: 0.5 });
+      const pcm = concatPcm(silence(0.5), a, silence(gap), b, silence(1));
+      pushAll(session, pcm);
+      expectAccounted(await session.end(), pcm.length);
+      return events.filter((e) => e.type === 'final').length;
+    };
+    // espeak ends its sentences with 0.35 s of its own silence: back to back, that is the pause.
+    expect(await finals(0)).toBe(1);
+    expect(await finals(1.2)).toBe(2);
+  });
+
+  it('vad mode: the final of an utterance reuses its decode-ahead from the start of the pause (one decode each)', async () => {
+    const pcm = concatPcm(silence(0.5), ...[0, 1, 2].map((i) => concatPcm(synthesizeSpeech(SPEECH_SENTENCES[i]).samples, silence(1.2))));
+    const decodes: number[] = [];
+    const { session, events } = run({ segmentation: 'vad', partialIntervalSeconds: 0, onDecode: (_, seconds) => decodes.push(seconds) });
+    // Real-time-like arrival: the engine is idle when each pause starts, so it decodes ahead then.
+    for (let i = 0; i < pcm.length; i += 1600) {
+      session.push(pcm.subarray(i, Math.min(pcm.length, i + 1600)));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await session.end();
+    expect(events.filter((e) => e.type === 'final')).toHaveLength(3);
+    expect(decodes).toHaveLength(3);
+  });
+
+  it('vad mode: a decode-ahead of a pause the speaker talks through becomes a partial (partial re-decodes off)', async () => {
+    const pcm = concatPcm(silence(0.5), synthesizeSpeech(SPEECH_SENTENCES[0]).samples, silence(1.2), synthesizeSpeech(SPEECH_SENTENCES[2]).samples, silence(0.5));
+    const { session, events } = run({ segmentation: 'vad', partialIntervalSeconds: 0, endpointSilenceSeconds: 3 });
+    for (let i = 0; i < pcm.length; i += 1600) {
+      session.push(pcm.subarray(i, Math.min(pcm.length, i + 1600)));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await session.end();
+    expect(events.filter((e) => e.type === 'final').length).toBeGreaterThanOrEqual(1);
+    const partials = events.filter((e) => e.type === 'partial');
+    expect(partials.length).toBeGreaterThanOrEqual(1);
+    expect(wordErrorRate(SPEECH_SENTENCES[0], partials[0].type === 'partial' ? partials[0].text : '').wer).toBeLessThan(0.6);
+  });
+
   it('vad mode: partials of the growing utterance keep a stable prefix, then the final', async () => {
     // Two sentences in one utterance (a long minimum silence keeps them together).
     const reference = `${SPEECH_SENTENCES[3]} ${SPEECH_SENTENCES[2]}`;

@@ -19,6 +19,11 @@ export interface RecordingPiece {
 export interface RecordingPlan {
   readonly pieces: readonly RecordingPiece[];
   readonly removed: readonly SampleRange[];
+  /**
+   * Where there is speech or sound (by VAD window), when a detector was given: whisper's segment times are
+   * coarse (a first segment "starts" at 0 s after seconds of silence), and are moved onto it.
+   */
+  readonly activity?: { readonly active: Uint8Array; readonly windowSamples: number };
 }
 
 export interface RecordingPlanOptions {
@@ -38,7 +43,7 @@ const QUIET_ABOVE_FLOOR_DB = 6;
 const QUIET_MIN_DB = -70;
 
 /**
- * Plans a whole-recording transcription: finds the long pauses and cuts the audio into engine requests of at
+ * Plans a whole-recording transcription: finds where there is speech or sound, the long pauses, and cuts the audio into engine requests of at
  * most `maxPieceSeconds`, at removed pauses where possible and otherwise at the least speech-like window.
  * Speech is never left out: a stretch is removed only where the VAD hears no speech *and* the level stays
  * within 6 dB of the recording's noise floor for longer than `removeSilenceSeconds` — the VAD alone misses voices
@@ -51,15 +56,15 @@ export async function planRecording(
 ): Promise<RecordingPlan> {
   const rate = recording.sampleRate;
   const total = recording.length;
-  const scan = detector && options.removeSilenceSeconds > 0 ? await scanSpeech(recording, detector) : undefined;
+  const scan = detector ? await scanSpeech(recording, detector) : undefined;
+  const removable = scan ? removableWindows(scan) : undefined;
   const kept: SampleRange[] = [];
   const removed: SampleRange[] = [];
   let from = 0;
-  if (scan) {
+  if (scan && removable && options.removeSilenceSeconds > 0) {
     const n = scan.windowSamples;
     const minRun = Math.ceil((options.removeSilenceSeconds * rate) / n);
     const keepHalf = Math.round((options.removeSilenceSeconds * rate) / 2);
-    const removable = removableWindows(scan);
     for (let i = 0; i < removable.length; ) {
       if (!removable[i]) {
         i++;
@@ -112,7 +117,8 @@ export async function planRecording(
     }
   }
   close();
-  return { pieces, removed };
+  const activity = scan && removable ? { active: removable.map((q) => 1 - q), windowSamples: scan.windowSamples } : undefined;
+  return { pieces, removed, ...(activity ? { activity } : {}) };
 }
 
 interface SpeechScan {

@@ -2,7 +2,7 @@ import type { PcmRecording } from '../audio/pcm-recording.js';
 import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
 import type { ASRProvider, Segment, Word } from '../plugin/provider.js';
 import type { VoiceActivityDetector } from '../plugin/vad.js';
-import { planRecording, type RecordingPiece } from './recording-plan.js';
+import { planRecording, type RecordingPiece, type RecordingPlan } from './recording-plan.js';
 import type { StreamStats } from './stream-events.js';
 import { StreamSession, type SegmentationMode } from './stream-session.js';
 
@@ -82,7 +82,7 @@ async function decodeWholeRecording(recording: PcmRecording, options: RecordingT
         ...(options.wordTimestamps ? { wordTimestamps: true } : {}),
       });
       options.onDecode?.(performance.now() - started, piece.samples / rate);
-      const mapped = decoded.filter((s) => s.text.trim()).map((s) => toRecordingTime(s, piece, rate));
+      const mapped = decoded.filter((s) => s.text.trim()).map((s) => snapToActivity(toRecordingTime(s, piece, rate), plan, rate));
       segments.push(...mapped);
       transcribed += piece.samples;
       previousText = `${previousText} ${mapped.map((s) => s.text).join(' ')}`.trim();
@@ -136,6 +136,31 @@ function toRecordingTime(segment: Segment, piece: RecordingPiece, rate: number):
   };
   const words = segment.words?.map((w): Word => ({ ...w, start: map(w.start, false), end: map(w.end, true) }));
   return { ...segment, isFinal: true, start: map(segment.start, false), end: map(segment.end, true), ...(words ? { words } : {}) };
+}
+
+/** Sound kept before a segment's first active window and after its last. */
+const SNAP_PAD_SECONDS = 0.1;
+
+/**
+ * Moves a segment's start forward to its first window of speech or sound, and its end back to its last (plus a
+ * little padding), when the engine's times enclose silence. Word times are the engine's own and stay.
+ */
+function snapToActivity(segment: Segment, plan: RecordingPlan, rate: number): Segment {
+  if (!plan.activity) return segment;
+  const { active, windowSamples: n } = plan.activity;
+  const lo = Math.max(0, Math.floor((segment.start * rate) / n));
+  const hi = Math.min(active.length, Math.ceil((segment.end * rate) / n));
+  let first = -1;
+  let last = -1;
+  for (let i = lo; i < hi; i++) {
+    if (!active[i]) continue;
+    if (first < 0) first = i;
+    last = i;
+  }
+  if (first < 0) return segment;
+  const start = Math.max(segment.start, round3((first * n) / rate - SNAP_PAD_SECONDS));
+  const end = Math.min(segment.end, round3(((last + 1) * n) / rate + SNAP_PAD_SECONDS));
+  return end > start ? { ...segment, start, end } : segment;
 }
 
 /** The live-stream pipeline over a finished recording, in 100 ms frames as a live client would send them. */
