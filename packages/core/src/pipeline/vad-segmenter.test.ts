@@ -4,6 +4,7 @@
 import { SileroVadEngine } from '@echopanel/vad-silero';
 import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '../testing/speech.js';
 import { rms } from '../audio/pcm.js';
+import { seededRandom } from '../testing/random.js';
 import { VadSegmenter, type SegmenterOutput } from './vad-segmenter.js';
 
 const RATE = 16000;
@@ -102,5 +103,23 @@ describe('VadSegmenter (real Silero VAD)', () => {
     for (let i = 0; i < 120; i++) for (const o of await seg.push(frame)) silent += o.end - o.start;
     // All but the pre-roll (at most 1 s) is released as silence while the stream goes on.
     expect(seg.received - silent).toBeLessThanOrEqual(RATE);
+  });
+
+  it('sound the VAD does not call speech opens an utterance; a steady noise does not', async () => {
+    // A burst of hiss after silence: loud, and no speech to Silero (no events at all) — the way it hears some
+    // whispered, creaky or falsetto voices. It must reach the engine (which decides whether it is words).
+    const rand = seededRandom(9);
+    const hiss = (seconds: number) => Int16Array.from({ length: seconds * RATE }, () => Math.round((rand() - 0.5) * 4000));
+    const pcm = concatPcm(silence(1), hiss(1.5), silence(1.5));
+    expect((await engine.createDetector({ sampleRate: RATE }).push(pcm)).events).toHaveLength(0);
+    const out = await segment(pcm, 1600);
+    expectPartition(out, pcm.length);
+    const segs = out.filter((o) => o.type === 'segment');
+    expect(segs).toHaveLength(1);
+    expect(segs[0].start).toBeLessThanOrEqual(1 * RATE);
+    expect(segs[0].end).toBeGreaterThanOrEqual(2.5 * RATE);
+
+    // The same hiss throughout is the background, not sound.
+    expect((await segment(hiss(6), 1600)).filter((o) => o.type === 'segment')).toHaveLength(0);
   });
 });
