@@ -1,6 +1,11 @@
-import libsamplerate from '@alexanderolsen/libsamplerate-js';
+import { createRequire } from 'node:module';
+import type * as LibSampleRate from '@alexanderolsen/libsamplerate-js';
 import { EchoPanelError } from '../errors/echopanel-error.js';
 import { float32ToInt16, int16ToFloat32 } from './pcm.js';
+
+// A UMD bundle flagged __esModule: `import x from` yields module.exports under Node but `.default` (undefined)
+// under jest's interop; require() is the same object in both.
+const libsamplerate = createRequire(import.meta.url)('@alexanderolsen/libsamplerate-js') as typeof LibSampleRate;
 
 type Src = Awaited<ReturnType<typeof libsamplerate.create>>;
 
