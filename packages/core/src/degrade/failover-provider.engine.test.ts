@@ -8,10 +8,12 @@ import { pcmFrames } from '../audio/pcm.js';
 import type { ASRProvider, Segment, TranscriptionEvent } from '../plugin/provider.js';
 import { createRuntime, type EchoPanelRuntime } from '../runtime/create-runtime.js';
 import { SPEECH_SENTENCES, concatPcm, silence, synthesizeSpeech } from '../testing/speech.js';
-import { wordErrorRate } from '../text/wer.js';
+import { RECOGNIZABLE_WER, TranscriptPool } from '../testing/transcript-pool.js';
 import { FailoverProvider } from './failover-provider.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+/** Greedy tiny.en, 4 s cuts and an engine switch mid-stream: measured 21.4 % over 56 words; twice that and a little more. */
+const POOLED_WER_BOUND = 0.45;
 
 describe('FailoverProvider over real engines', () => {
   let runtime: EchoPanelRuntime;
@@ -72,11 +74,12 @@ describe('FailoverProvider over real engines', () => {
     const moved = events.find((e) => e.type === 'restart' && e.reason.startsWith('moved to whisper-cpp'));
     expect(moved).toBeDefined();
     expect(events.filter((e) => e.type === 'error').every((e) => e.type === 'error' && e.recovered)).toBe(true);
-    const text = segments.map((s) => s.text).join(' ');
-    const w = wordErrorRate(sentences.join(' '), text);
-    console.log(`failover stream: ${(pcm.length / 16000).toFixed(1)} s audio in ${(wallMs / 1000).toFixed(1)} s, WER ${(w.wer * 100).toFixed(1)}%, ${segments.length} segments`);
-    // Fixed 4 s cuts garble the words at each cut; the bound is loose on purpose, the point is that the words after the kill are there.
-    expect(w.wer).toBeLessThan(0.4);
+    // Every transcript here is checked loosely on its own and bounded pooled at the end.
+    const transcripts = new TranscriptPool();
+    const wer = transcripts.heard(sentences.join(' '), segments.map((s) => s.text).join(' '));
+    console.log(`failover stream: ${(pcm.length / 16000).toFixed(1)} s audio in ${(wallMs / 1000).toFixed(1)} s, WER ${(wer * 100).toFixed(1)}%, ${segments.length} segments`);
+    // The point is that the words after the kill are there (fixed 4 s cuts garble the words at each cut).
+    expect(wer).toBeLessThan(RECOGNIZABLE_WER);
     for (let i = 1; i < segments.length; i++) expect(segments[i].start).toBeGreaterThanOrEqual(segments[i - 1].start);
     expect(segments.at(-1)!.end).toBeGreaterThan(pcm.length / 16000 - 2);
 
@@ -88,8 +91,10 @@ describe('FailoverProvider over real engines', () => {
     expect(newPid).not.toBe(firstPid);
     const speech = synthesizeSpeech(SPEECH_SENTENCES[1]);
     const segs = await fp.decode(speech.samples, { sampleRate: 16000 });
-    // Greedy (beam 1) tiny.en: measured 20% on this sentence.
-    expect(wordErrorRate(SPEECH_SENTENCES[1], segs.map((s) => s.text).join(' ')).wer).toBeLessThanOrEqual(0.3);
+    expect(transcripts.heard(SPEECH_SENTENCES[1], segs.map((s) => s.text).join(' '))).toBeLessThan(RECOGNIZABLE_WER);
+    const pooled = transcripts.pooled();
+    expect(pooled.referenceWords).toBeGreaterThanOrEqual(40);
+    expect(pooled.wer).toBeLessThanOrEqual(POOLED_WER_BOUND);
     expect(fp.health()).toMatchObject({ provider: 'faster-whisper', failover: { active: 'primary', failovers: 1, recoveries: 1 } });
     await fp.unload();
   }, 300000);

@@ -3,3 +3,4 @@ export * from './plugin-package.js';
 export * from './random.js';
 export * from './recording-logger.js';
 export * from './audio-formats.js';
+export * from './transcript-pool.js';
