@@ -2,10 +2,17 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PcmByteAligner, hasErrorCode, pcmFrames, wordErrorRate, type Segment, type TranscriptionEvent } from '@echopanel/core';
-import { SPEECH_SENTENCES, concatPcm, silence, synthesizeSpeech } from '@echopanel/core/testing';
+import { RECOGNIZABLE_WER, SPEECH_SENTENCES, TranscriptPool, concatPcm, silence, synthesizeSpeech } from '@echopanel/core/testing';
 import { fasterWhisperTranscripts } from './__fixtures__/faster-whisper-reference.js';
 import { bundledTinyEn, makeProvider, recordingLogger } from './__fixtures__/test-context.js';
 import type { WhisperCppProvider } from './whisper-cpp-provider.js';
+
+/**
+ * Every single-utterance transcript below, bounded pooled by the last test; each one on its own only has to be
+ * recognizably the sentence. Measured 0 errors in 81 words; 10 % leaves room for other CPUs and builds.
+ */
+const transcripts = new TranscriptPool();
+const POOLED_WER_BOUND = 0.1;
 
 async function collect(provider: WhisperCppProvider, frames: AsyncIterable<Int16Array>, opts: { wordTimestamps?: boolean } = {}) {
   const events: TranscriptionEvent[] = [];
@@ -59,7 +66,8 @@ describe('WhisperCppProvider (real whisper.cpp through smart-whisper, converted 
       const w = wordErrorRate(text, segments.map((s) => s.text).join(' '));
       errors += w.substitutions + w.deletions + w.insertions;
       words += w.referenceWords;
-      expect(w.substitutions + w.deletions + w.insertions).toBeLessThanOrEqual(3);
+      // One sentence is too few words for more than "recognizably the sentence"; the bound is pooled below.
+      expect(w.wer).toBeLessThan(RECOGNIZABLE_WER);
       for (const s of segments) {
         expect(s).toMatchObject({ isFinal: true, language: 'en' });
         expect(s.confidence).toBeGreaterThan(0.3);
@@ -95,7 +103,7 @@ describe('WhisperCppProvider (real whisper.cpp through smart-whisper, converted 
     const speech = synthesizeSpeech(SPEECH_SENTENCES[3], { padSeconds: 0.3 });
     const segs = await provider.decode(speech.samples, { sampleRate: 16000, offsetSeconds: 100, wordTimestamps: true });
     expect(segs.length).toBeGreaterThan(0);
-    expect(wordErrorRate(SPEECH_SENTENCES[3], segs.map((s) => s.text).join(' ')).wer).toBeLessThan(0.3);
+    expect(transcripts.heard(SPEECH_SENTENCES[3], segs.map((s) => s.text).join(' '))).toBeLessThan(RECOGNIZABLE_WER);
     for (const s of segs) {
       expect(s.start).toBeGreaterThanOrEqual(100);
       expect(s.end).toBeLessThanOrEqual(100 + speech.samples.length / 16000 + 0.05);
@@ -170,8 +178,8 @@ describe('WhisperCppProvider parallel streams', () => {
       const a = synthesizeSpeech(SPEECH_SENTENCES[3], { padSeconds: 0.3 });
       const b = synthesizeSpeech(SPEECH_SENTENCES[2], { padSeconds: 0.3 });
       const [ra, rb] = await Promise.all([collect(provider, pcmFrames(a.samples)), collect(provider, pcmFrames(b.samples))]);
-      expect(wordErrorRate(SPEECH_SENTENCES[3], ra.text).wer).toBeLessThan(0.3);
-      expect(wordErrorRate(SPEECH_SENTENCES[2], rb.text).wer).toBeLessThan(0.3);
+      expect(transcripts.heard(SPEECH_SENTENCES[3], ra.text)).toBeLessThan(RECOGNIZABLE_WER);
+      expect(transcripts.heard(SPEECH_SENTENCES[2], rb.text)).toBeLessThan(RECOGNIZABLE_WER);
       const h = provider.health();
       expect(h.extra).toMatchObject({ peakParallel: 2 });
       expect(h.sessions).toMatchObject({ active: 0, total: 2, transcribedSamples: a.samples.length + b.samples.length });
@@ -206,7 +214,7 @@ describe('WhisperCppProvider model lifecycle', () => {
     for (let i = 0; i < 3; i++) {
       await provider.load();
       const text = (await provider.decode(speech.samples, { sampleRate: 16000 })).map((s) => s.text).join(' ');
-      expect(wordErrorRate(SPEECH_SENTENCES[3], text).wer).toBeLessThan(0.3);
+      expect(transcripts.heard(SPEECH_SENTENCES[3], text)).toBeLessThan(RECOGNIZABLE_WER);
       const marks = provider.health().extra!.memory as { rssBeforeLoad: number; rssAfterLoad: number };
       loadedDelta.push(marks.rssAfterLoad - marks.rssBeforeLoad);
       await provider.unload();
@@ -307,7 +315,7 @@ describe('WhisperCppProvider model lifecycle', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(provider.health()).toMatchObject({ modelResident: false, extra: { offloads: 1 } });
     const segs = await provider.decode(speech.samples, { sampleRate: 16000 });
-    expect(wordErrorRate(SPEECH_SENTENCES[3], segs.map((s) => s.text).join(' ')).wer).toBeLessThan(0.3);
+    expect(transcripts.heard(SPEECH_SENTENCES[3], segs.map((s) => s.text).join(' '))).toBeLessThan(RECOGNIZABLE_WER);
     await provider.unload();
   });
 });
@@ -329,6 +337,14 @@ describe('WhisperCppProvider inference timeout', () => {
     for (let i = 0; i < 600 && (provider.health().extra!.orphanedCalls as number) > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(provider.health().extra!.orphanedCalls).toBe(0);
     await provider.unload();
+  });
+});
+
+describe('accuracy over the whole file', () => {
+  it(`pools every single-utterance transcript above: WER ≤ ${POOLED_WER_BOUND * 100} % over more than 40 words`, () => {
+    const pooled = transcripts.pooled();
+    expect(pooled.referenceWords).toBeGreaterThan(40);
+    expect(pooled.wer).toBeLessThanOrEqual(POOLED_WER_BOUND);
   });
 });
 
