@@ -6,6 +6,12 @@ const HISTORY = 256;
 const SOUND_ABOVE_FLOOR_DB = 15;
 /** … and never below this level, so digital silence does not make every rustle "sound". */
 const SOUND_MIN_DB = -50;
+/** A window is background (quiet) up to this many dB above the noise floor, or at or below QUIET_MIN_DB. */
+const QUIET_ABOVE_FLOOR_DB = 6;
+const QUIET_MIN_DB = -60;
+
+/** How a window's level compares with the stream's background. */
+export type LevelClass = 'sound' | 'quiet' | 'between';
 
 /** Level of s16 PCM in dBFS (floored at −120). */
 export function levelDb(pcm: Int16Array): number {
@@ -23,12 +29,23 @@ export class SoundLevelTracker {
   private count = 0;
   private next = 0;
 
-  /** Records a window's level (dBFS) and returns whether it is sound. */
-  observe(db: number): boolean {
+  /** Records a window's level (dBFS) and classifies it against the floor before it. */
+  observe(db: number): LevelClass {
+    const floor = this.floor();
     this.history[this.next] = db;
     this.next = (this.next + 1) % HISTORY;
     this.count = Math.min(HISTORY, this.count + 1);
-    return db >= Math.max(this.floor() + SOUND_ABOVE_FLOOR_DB, SOUND_MIN_DB);
+    if (db >= Math.max(floor + SOUND_ABOVE_FLOOR_DB, SOUND_MIN_DB)) return 'sound';
+    if (db <= QUIET_MIN_DB) return 'quiet';
+    // Near the floor only counts as quiet once the floor is a background well below the loudest recent sound
+    // (a stream that starts mid-sentence has its floor inside the speech).
+    return db <= floor + QUIET_ABOVE_FLOOR_DB && this.loudest() - floor >= SOUND_ABOVE_FLOOR_DB + QUIET_ABOVE_FLOOR_DB ? 'quiet' : 'between';
+  }
+
+  private loudest(): number {
+    let max = -120;
+    for (let i = 0; i < this.count; i++) max = Math.max(max, this.history[i]);
+    return max;
   }
 
   /** The noise floor in dBFS (−120 before any window). */

@@ -141,9 +141,12 @@ export class VadSegmenter {
   private onWindow(win: { startSample: number; endSample: number; probability: number }, out: SegmenterOutput[]): void {
     this.recordWindow(win);
     const from = Math.max(win.startSample, this.buffer.start);
-    const isSound = from < win.endSample && this.sound.observe(levelDb(this.buffer.slice(from, win.endSample)));
+    const level = from < win.endSample ? this.sound.observe(levelDb(this.buffer.slice(from, win.endSample))) : 'between';
+    const isSound = level === 'sound';
     if (this.segStart !== undefined) {
-      const paused = win.probability < PAUSE_PROBABILITY && !isSound;
+      // Back at the background level the speaker has stopped, whatever the VAD's probability still says (it lags
+      // 40–130 ms behind the last sound, and every ms of it delays the final).
+      const paused = level === 'quiet' || (win.probability < PAUSE_PROBABILITY && !isSound);
       if (!paused) this.pauseStart = undefined;
       else this.pauseStart ??= win.startSample;
       return;
