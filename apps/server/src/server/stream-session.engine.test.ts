@@ -4,9 +4,13 @@
 // The core pipeline (StreamSession) end to end on the real engine: Silero VAD + faster-whisper tiny.en.
 // It lives here, not in core, because core must not depend on the provider packages.
 import { StreamSession, wordErrorRate, type ASRProvider, type StreamEvent, type StreamSessionOptions } from '@echopanel/core';
-import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { concatPcm, RECOGNIZABLE_WER, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/core/testing';
 import type { SileroVadEngine } from '@echopanel/vad-silero';
 import { realFasterWhisper, realSilero, realWhisperCpp, standinTones, standinVoxtral } from './__fixtures__/real-engine.js';
+
+/** Every final text below, bounded pooled by the last test (measured 8.0 % over 87 words); each one only loosely. */
+const transcripts = new TranscriptPool();
+const POOLED_WER_BOUND = 0.2;
 
 let provider: ASRProvider;
 let vad: SileroVadEngine;
@@ -49,9 +53,6 @@ function expectAccounted(stats: { receivedSamples: number; transcribedSamples: n
 }
 
 describe('StreamSession on the real engine', () => {
-  // tiny.en on clean synthetic speech measures 0-10 % WER here; 20 % leaves room for cut placement.
-  const WER_BOUND = 0.2;
-
   it('vad mode: cuts at the pause, finals match the spoken text, every sample accounted', async () => {
     const a = synthesizeSpeech(SPEECH_SENTENCES[0]).samples;
     const b = synthesizeSpeech(SPEECH_SENTENCES[2]).samples;
@@ -64,7 +65,7 @@ describe('StreamSession on the real engine', () => {
     const finals = events.filter((e) => e.type === 'final');
     expect(finals.length).toBeGreaterThanOrEqual(2);
     const reference = `${SPEECH_SENTENCES[0]} ${SPEECH_SENTENCES[2]}`;
-    expect(wordErrorRate(reference, finalsText(events)).wer).toBeLessThanOrEqual(WER_BOUND);
+    expect(transcripts.heard(reference, finalsText(events))).toBeLessThan(RECOGNIZABLE_WER);
     // Times are stream times: the second sentence's final starts after the pause began.
     const second = finals[finals.length - 1];
     expect(second.type === 'final' && second.segment.start).toBeGreaterThan((16000 + a.length) / 16000 - 0.1);
@@ -114,7 +115,7 @@ describe('StreamSession on the real engine', () => {
     expect(events.filter((e) => e.type === 'final').length).toBeGreaterThanOrEqual(1);
     const partials = events.filter((e) => e.type === 'partial');
     expect(partials.length).toBeGreaterThanOrEqual(1);
-    expect(wordErrorRate(SPEECH_SENTENCES[0], partials[0].type === 'partial' ? partials[0].text : '').wer).toBeLessThan(0.6);
+    expect(wordErrorRate(SPEECH_SENTENCES[0], partials[0].type === 'partial' ? partials[0].text : '').wer).toBeLessThan(RECOGNIZABLE_WER);
   });
 
   it('vad mode: partials of the growing utterance keep a stable prefix, then the final', async () => {
@@ -151,7 +152,7 @@ describe('StreamSession on the real engine', () => {
     // Partials come before the final of their utterance, and the final is the whole text.
     const firstFinal = events.findIndex((e) => e.type === 'final');
     expect(events.findIndex((e) => e.type === 'partial')).toBeLessThan(firstFinal);
-    expect(wordErrorRate(reference, finalsText(events)).wer).toBeLessThanOrEqual(WER_BOUND);
+    expect(transcripts.heard(reference, finalsText(events))).toBeLessThan(RECOGNIZABLE_WER);
     expectAccounted(stats, pcm.length);
   });
 
@@ -161,7 +162,7 @@ describe('StreamSession on the real engine', () => {
     expect(session.mode).toBe('fixed');
     pushAll(session, pcm, 3200);
     const stats = await session.end();
-    expect(wordErrorRate(SPEECH_SENTENCES[3], finalsText(events)).wer).toBeLessThanOrEqual(WER_BOUND);
+    expect(transcripts.heard(SPEECH_SENTENCES[3], finalsText(events))).toBeLessThan(RECOGNIZABLE_WER);
     expectAccounted(stats, pcm.length);
     expect(stats.silenceSamples).toBeGreaterThan(0);
   });
@@ -205,7 +206,7 @@ describe('StreamSession on other engines', () => {
       expect(session.mode).toBe('vad');
       pushAll(session, pcm);
       const stats = await session.end();
-      expect(wordErrorRate(`${SPEECH_SENTENCES[2]} ${SPEECH_SENTENCES[3]}`, finalsText(events)).wer).toBeLessThanOrEqual(0.2);
+      expect(transcripts.heard(`${SPEECH_SENTENCES[2]} ${SPEECH_SENTENCES[3]}`, finalsText(events))).toBeLessThan(RECOGNIZABLE_WER);
       expectAccounted(stats, pcm.length);
     } finally {
       await cpp.unload();
@@ -228,5 +229,13 @@ describe('StreamSession on other engines', () => {
     } finally {
       await vox.unload();
     }
+  });
+});
+
+describe('accuracy over the whole file', () => {
+  it(`pools every final text above: WER ≤ ${POOLED_WER_BOUND * 100} % over more than 80 words`, () => {
+    const pooled = transcripts.pooled();
+    expect(pooled.referenceWords).toBeGreaterThan(80);
+    expect(pooled.wer).toBeLessThanOrEqual(POOLED_WER_BOUND);
   });
 });
