@@ -2,8 +2,8 @@
  * @jest-environment ../../packages/vad-silero/jest.environment.js
  */
 // The server on a loopback port with the real runtime and engine (faster-whisper tiny.en + Silero VAD).
-import { encodeWav, resample, wordErrorRate } from '@echopanel/core';
-import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { encodeWav, resample } from '@echopanel/core';
+import { concatPcm, RECOGNIZABLE_WER, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/core/testing';
 import OpenAI, { toFile } from 'openai';
 import { StreamClient } from './__fixtures__/ws-client.js';
 import { parsePrometheus, stopServer, testServer, waitForHealth } from './__fixtures__/test-server.js';
@@ -13,11 +13,10 @@ import { parsePrometheus, stopServer, testServer, waitForHealth } from './__fixt
  * different CPU's rounding cannot flip. Pooled, tiny.en measures 5–10 % WER here; each transcript on its own
  * only has to be recognizably the sentence (under 60 %).
  */
-const transcripts: { reference: string; hypothesis: string }[] = [];
+const transcripts = new TranscriptPool();
 const POOLED_WER_BOUND = 0.2;
 function heard(reference: string, hypothesis: string): void {
-  transcripts.push({ reference, hypothesis });
-  expect(wordErrorRate(reference, hypothesis).wer).toBeLessThan(0.6);
+  expect(transcripts.heard(reference, hypothesis)).toBeLessThan(RECOGNIZABLE_WER);
 }
 let s: Awaited<ReturnType<typeof testServer>>;
 let url: string;
@@ -334,9 +333,8 @@ describe('/metrics', () => {
 
 describe('accuracy over the whole suite', () => {
   it(`pools every transcript above: WER ≤ ${POOLED_WER_BOUND * 100} % over more than 100 words`, () => {
-    const words = transcripts.reduce((n, t) => n + t.reference.split(/\s+/).length, 0);
-    expect(words).toBeGreaterThan(100);
-    const pooled = wordErrorRate(transcripts.map((t) => t.reference).join(' '), transcripts.map((t) => t.hypothesis).join(' '));
+    const pooled = transcripts.pooled();
+    expect(pooled.referenceWords).toBeGreaterThan(100);
     expect(pooled.wer).toBeLessThanOrEqual(POOLED_WER_BOUND);
   });
 });
