@@ -294,7 +294,7 @@ export class StreamSession {
     const interval = (this.opts.partialIntervalSeconds ?? 1) * this.sampleRate;
     if (interval <= 0) return;
     const length = seg.received - start;
-    const due = this.lastPartialAt === 0 ? (this.opts.firstPartialSeconds ?? this.opts.partialIntervalSeconds ?? 1) * this.sampleRate : this.lastPartialAt + interval;
+    const due = this.lastPartialAt === 0 ? (this.opts.firstPartialSeconds !== undefined ? this.opts.firstPartialSeconds * this.sampleRate : interval / 2) : this.lastPartialAt + interval;
     if (length < due) return;
     // Partials are a luxury: only when the engine has nothing else of this stream to do, and not while speech
     // is trailing off — a partial started then is still decoding when the final arrives and delays it (measured:
