@@ -1,6 +1,6 @@
 import type { PcmRecording } from '../audio/pcm-recording.js';
-import { rms } from '../audio/pcm.js';
 import type { VoiceActivityDetector } from '../plugin/vad.js';
+import { levelDb as windowLevelDb } from './sound-level.js';
 
 /** A range of samples [start, end) on the recording's timeline. */
 export interface SampleRange {
@@ -155,7 +155,7 @@ async function scanSpeech(recording: PcmRecording, detector: VoiceActivityDetect
   for (let at = 0; at < recording.length; at += block) {
     const pcm = await recording.read(at, at + block);
     for (let k = 0; k < pcm.length; k += windowSamples) {
-      levelDb[Math.floor((at + k) / windowSamples)] = 20 * Math.log10(Math.max(rms(pcm.subarray(k, k + windowSamples)), 1e-6));
+      levelDb[Math.floor((at + k) / windowSamples)] = windowLevelDb(pcm.subarray(k, k + windowSamples));
     }
     take(await detector.push(pcm));
   }
