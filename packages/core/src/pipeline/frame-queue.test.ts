@@ -29,4 +29,14 @@ describe('FrameQueue', () => {
     q.close();
     expect(() => q.push(frame(0, 1))).toThrow(/after close/);
   });
+  it('dropping keeps markers (they carry no audio) in their place', () => {
+    const q = new FrameQueue();
+    q.push({ pcm: new Int16Array(100), start: 0 });
+    q.push({ pcm: new Int16Array(0), start: 100, control: 'commit' });
+    q.push({ pcm: new Int16Array(100), start: 100 });
+    q.push({ pcm: new Int16Array(100), start: 200 });
+    expect(q.dropOldest(100).map((f) => f.start)).toEqual([0, 100]);
+    expect(q.drain().map((f) => f.start)).toEqual([200]);
+    return expect(q.take()).resolves.toMatchObject({ control: 'commit', start: 100 });
+  });
 });

@@ -3,6 +3,8 @@ export interface QueuedFrame {
   readonly pcm: Int16Array;
   /** Absolute index of the frame's first sample in the stream. */
   readonly start: number;
+  /** A marker without audio that takes effect at this point of the stream (see StreamSession.commit/clear). */
+  readonly control?: 'commit' | 'clear';
 }
 
 /**
@@ -56,14 +58,16 @@ export class FrameQueue {
     }
   }
 
-  /** Removes the oldest frames until at most `maxSamples` remain; returns what was removed. */
+  /** Removes the oldest frames until at most `maxSamples` remain; returns what was removed. Markers stay, in order. */
   dropOldest(maxSamples: number): QueuedFrame[] {
     const dropped: QueuedFrame[] = [];
+    const markers: QueuedFrame[] = [];
     while (this.samples > maxSamples) {
       const f = this.shift();
       if (!f) break;
-      dropped.push(f);
+      (f.control ? markers : dropped).push(f);
     }
+    this.frames.splice(this.head, 0, ...markers);
     return dropped;
   }
 

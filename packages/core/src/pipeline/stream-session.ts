@@ -43,6 +43,12 @@ export interface StreamSessionOptions {
   /** `vad`: silence that ends an utterance; shorter pauses merge into it (default 0.5). */
   readonly endpointSilenceSeconds?: number;
   /**
+   * `vad`: who ends a turn (the unit a client sees as one item, see `turn-end`): `vad` at each utterance's
+   * endpoint, or `client` by {@link StreamSession.commit} only (pauses then never end one; OpenAI's
+   * `turn_detection: null`). Default `vad`.
+   */
+  readonly turnDetection?: 'vad' | 'client';
+  /**
    * `vad`: prompt each utterance with the text of the finals before it (the last ~200 characters), as
    * whisper's long-form decoding conditions on previous text (default true).
    */
@@ -68,11 +74,14 @@ export interface StreamSessionOptions {
   readonly onEvent: (event: StreamEvent) => void;
 }
 
-type DecodeJob =
-  | { readonly kind: 'final'; readonly start: number; readonly end: number; readonly pcm: Int16Array }
-  | { readonly kind: 'partial'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly utterance: number }
+type AudioJob =
+  | { readonly kind: 'final'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly turn: number }
+  | { readonly kind: 'partial'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly utterance: number; readonly turn: number }
   /** The open utterance up to a pause that may be its end, decoded ahead so its final needs no decode then. */
-  | { readonly kind: 'ahead'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly utterance: number };
+  | { readonly kind: 'ahead'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly utterance: number; readonly turn: number };
+
+/** Queued after a turn's last final: its `turn-done` comes once everything before it was decoded. */
+type DecodeJob = AudioJob | { readonly kind: 'turn-done'; readonly turn: number };
 
 /** Characters of earlier finals that prompt the next utterance. */
 const CONTEXT_CHARS = 200;
@@ -119,6 +128,12 @@ export class StreamSession {
   private ahead?: { start: number; end: number; segments?: Segment[] };
   /** Text of the finals so far (the tail prompts the next utterance). */
   private context = '';
+  /** The turn audio now goes to; the last turn whose speech start was announced; where the current turn began. */
+  private turn = 1;
+  private announcedTurn = 0;
+  private turnStart = 0;
+  /** Why a turn's audio was not transcribed (reported with its `turn-done`). */
+  private readonly turnFailures = new Map<number, { code: string; message: string }>();
 
   // fixed mode: provider-timeline → stream-timeline after drops
   private fedToProvider = 0;
@@ -136,11 +151,12 @@ export class StreamSession {
     this.ownHandle = this.own.open();
     this.sharedHandle = options.counter?.open();
     if (this.mode === 'vad') {
+      const endpoint = options.turnDetection === 'client' ? Infinity : options.endpointSilenceSeconds;
       this.segmenter = new VadSegmenter(options.detector!, {
         sampleRate: this.sampleRate,
         maxSegmentSeconds: options.maxSegmentSeconds ?? 15,
         ...(options.prefixPaddingSeconds !== undefined ? { prefixPaddingSeconds: options.prefixPaddingSeconds } : {}),
-        ...(options.endpointSilenceSeconds !== undefined ? { endpointSilenceSeconds: options.endpointSilenceSeconds } : {}),
+        ...(endpoint !== undefined ? { endpointSilenceSeconds: endpoint } : {}),
       });
     }
     this.finished = (this.mode === 'vad' ? this.runVad() : this.runFixed()).then(
@@ -161,6 +177,28 @@ export class StreamSession {
     this.input.push(frame);
     this.enforceBacklog();
     this.afterProgress();
+  }
+
+  /**
+   * Ends the current turn at the audio pushed so far (OpenAI's `input_audio_buffer.commit`), in order with the
+   * audio: `turn-end` follows even when the turn holds no speech, then its finals and `turn-done`. `vad` mode only.
+   */
+  commit(): void {
+    this.pushControl('commit');
+  }
+
+  /**
+   * Discards the current turn's audio not yet ended (OpenAI's `input_audio_buffer.clear`; counted as dropped,
+   * reason `cleared`), in order with the audio; `cleared` follows. `vad` mode only.
+   */
+  clear(): void {
+    this.pushControl('clear');
+  }
+
+  private pushControl(control: 'commit' | 'clear'): void {
+    if (this.ended || this.input.isClosed) throw new EchoPanelError('INVALID_STATE', `${control} after the stream was stopped`);
+    if (this.mode !== 'vad') throw new EchoPanelError('NOT_SUPPORTED', `${control} needs vad segmentation (a provider with decode and a VAD); this stream runs in fixed mode`);
+    this.input.push({ pcm: new Int16Array(0), start: this.received, control });
   }
 
   /** No more audio: decodes what is buffered, emits every final, then `done`. Resolves with the stats. */
@@ -227,6 +265,10 @@ export class StreamSession {
           this.dropRange(frame.start, frame.start + frame.pcm.length, this.abortReason());
           continue;
         }
+        if (frame.control) {
+          this.applyControl(frame.control, frame.start);
+          continue;
+        }
         let outs: SegmenterOutput[];
         try {
           outs = await seg.push(frame.pcm);
@@ -238,6 +280,7 @@ export class StreamSession {
           continue;
         }
         this.handleSegments(outs);
+        this.announceSpeech();
         this.maybePartial();
       }
       if (this.isAborted) {
@@ -245,6 +288,8 @@ export class StreamSession {
         this.dropRange(lost.start, lost.end, this.abortReason());
       } else {
         this.handleSegments(seg.flush());
+        // Uncommitted speech at the end of a client-committed stream is a turn too: its finals are not lost.
+        if (this.opts.turnDetection === 'client' && this.announcedTurn === this.turn) this.endTurn(this.turnStart, this.received);
       }
     } finally {
       this.jobsClosed = true;
@@ -263,16 +308,71 @@ export class StreamSession {
       this.utterance++;
       this.lastPartialAt = 0;
       this.agreement.reset();
-      this.jobs = this.jobs.filter((j) => j.kind === 'final');
+      this.jobs = this.jobs.filter((j) => j.kind === 'final' || j.kind === 'turn-done');
+      const turn = this.turn;
       if (this.opts.load?.shouldDropChunk?.(o.end - o.start)) {
         this.dropRange(o.start, o.end, 'degrade: dropping chunks');
-        continue;
+        this.failTurn(turn, 'AUDIO_DROPPED', 'the server is overloaded (degrade level emergency): this audio was dropped untranscribed');
+      } else {
+        this.jobs.push({ kind: 'final', start: o.start, end: o.end, pcm: o.pcm, turn });
+        this.jobSamples += o.pcm.length;
+        this.enforceBacklog();
       }
-      this.jobs.push({ kind: 'final', start: o.start, end: o.end, pcm: o.pcm });
-      this.jobSamples += o.pcm.length;
-      this.enforceBacklog();
+      if (this.opts.turnDetection !== 'client') this.endTurn(o.start, o.end);
       this.wakeJobs();
     }
+    this.afterProgress();
+  }
+
+  /** Emits `speech-start` once per turn, when the segmenter opens its first utterance. */
+  private announceSpeech(): void {
+    const start = this.segmenter!.openStart;
+    if (start === undefined || this.announcedTurn === this.turn) return;
+    this.announcedTurn = this.turn;
+    this.emit({ type: 'speech-start', turn: this.turn, start: round3(start / this.sampleRate) });
+  }
+
+  /** Closes the current turn: `turn-end` now, `turn-done` once its finals are through the decoder. */
+  private endTurn(start: number, end: number): void {
+    const turn = this.turn++;
+    this.turnStart = end;
+    this.emit({ type: 'turn-end', turn, start: round3(start / this.sampleRate), end: round3(end / this.sampleRate) });
+    this.jobs.push({ kind: 'turn-done', turn });
+    this.wakeJobs();
+  }
+
+  private failTurn(turn: number, code: string, message: string): void {
+    if (!this.turnFailures.has(turn)) this.turnFailures.set(turn, { code, message });
+  }
+
+  /** A commit or clear marker reached the segmenter: everything pushed before it has been segmented. */
+  private applyControl(control: 'commit' | 'clear', at: number): void {
+    const seg = this.segmenter!;
+    if (control === 'commit') {
+      const outs = seg.commit();
+      this.handleSegments(outs);
+      // With server turn detection each utterance already ended its turn; a commit without one ends an empty turn.
+      if (this.opts.turnDetection === 'client' || !outs.some((o) => o.type === 'segment')) this.endTurn(this.turnStart, at);
+      this.announceSpeech();
+      return;
+    }
+    const lost = seg.abandon();
+    this.dropRange(lost.start, lost.end, 'cleared');
+    const turn = this.turn++;
+    this.turnStart = at;
+    this.utterance++;
+    this.lastPartialAt = 0;
+    this.agreement.reset();
+    this.ahead = undefined;
+    const kept: DecodeJob[] = [];
+    for (const j of this.jobs) {
+      if (j.kind === 'final' && j.turn === turn) {
+        this.jobSamples -= j.pcm.length;
+        this.dropRange(j.start, j.end, 'cleared');
+      } else if (j.kind === 'final' || j.kind === 'turn-done') kept.push(j);
+    }
+    this.jobs = kept;
+    this.emit({ type: 'cleared', turn });
     this.afterProgress();
   }
 
@@ -287,7 +387,7 @@ export class StreamSession {
       if (this.ahead?.start === start && this.ahead.end === tentative) return;
       if (this.decoding || this.jobs.length > 0) return;
       this.ahead = { start, end: tentative };
-      this.jobs.push({ kind: 'ahead', start, end: tentative, pcm: seg.openAudio(tentative), utterance: this.utterance });
+      this.jobs.push({ kind: 'ahead', start, end: tentative, pcm: seg.openAudio(tentative), utterance: this.utterance, turn: this.turn });
       this.wakeJobs();
       return;
     }
@@ -301,7 +401,7 @@ export class StreamSession {
     // final p95 1.25 s with partials vs 0.68 s without).
     if (this.decoding || this.jobs.length > 0 || seg.trailingOff) return;
     this.lastPartialAt = length;
-    this.jobs.push({ kind: 'partial', start, end: seg.received, pcm: seg.openAudio(), utterance: this.utterance });
+    this.jobs.push({ kind: 'partial', start, end: seg.received, pcm: seg.openAudio(), utterance: this.utterance, turn: this.turn });
     this.wakeJobs();
   }
 
@@ -312,6 +412,7 @@ export class StreamSession {
       this.decoding = job;
       try {
         if (job.kind === 'final') await this.decodeFinal(job);
+        else if (job.kind === 'turn-done') this.finishTurn(job.turn);
         else if (job.kind === 'ahead') await this.decodeAhead(job);
         else await this.decodePartial(job);
       } finally {
@@ -333,6 +434,12 @@ export class StreamSession {
         this.jobWaiter = resolve;
       });
     }
+  }
+
+  private finishTurn(turn: number): void {
+    const failure = this.turnFailures.get(turn);
+    this.turnFailures.delete(turn);
+    this.emit({ type: 'turn-done', turn, ...(failure ? { failure } : {}) });
   }
 
   private wakeJobs(): void {
@@ -359,10 +466,11 @@ export class StreamSession {
       const code = isEchoPanelError(err) ? err.code : 'INFERENCE_FAILED';
       this.emit({ type: 'error', code, message: errorMessage(err), recovered: true });
       this.dropRange(job.start, job.end, code);
+      this.failTurn(job.turn, code, errorMessage(err));
       return;
     }
     this.account({ type: 'transcribed', samples: job.end - job.start, start: job.start / rate, end: job.end / rate });
-    for (const s of segments) this.emitFinal(s);
+    for (const s of segments) this.emitFinal(s, job.turn);
     this.rememberContext(segments);
   }
 
@@ -409,7 +517,7 @@ export class StreamSession {
     this.emitPartial(job, segments);
   }
 
-  private emitPartial(job: { start: number; end: number }, segments: readonly Segment[]): void {
+  private emitPartial(job: { start: number; end: number; turn: number }, segments: readonly Segment[]): void {
     const rate = this.sampleRate;
     const text = segments.map((s) => s.text).join(' ').trim();
     if (!text) return;
@@ -421,11 +529,12 @@ export class StreamSession {
       stable: agreed.stable,
       start: round3(job.start / rate),
       end: round3(job.end / rate),
+      turn: job.turn,
       ...(this.opts.source ? { source: this.opts.source } : {}),
     });
   }
 
-  private async decode(job: DecodeJob): Promise<Segment[]> {
+  private async decode(job: AudioJob): Promise<Segment[]> {
     const rate = this.sampleRate;
     const pad = Math.round((this.opts.decodePadSeconds ?? 0.2) * rate);
     let pcm = job.pcm;
@@ -462,9 +571,10 @@ export class StreamSession {
     while (this.jobSamples + this.input.queuedSamples > this.maxBacklog) {
       const i = this.jobs.findIndex((j) => j.kind === 'final');
       if (i < 0) break;
-      const [job] = this.jobs.splice(i, 1);
+      const job = this.jobs.splice(i, 1)[0] as Extract<DecodeJob, { kind: 'final' }>;
       this.jobSamples -= job.pcm.length;
       this.dropRange(job.start, job.end, 'backlog');
+      this.failTurn(job.turn, 'AUDIO_DROPPED', `the engine fell behind the stream (backlog over ${this.maxBacklog / this.sampleRate} s): this audio was dropped untranscribed`);
     }
     for (const f of this.input.dropOldest(Math.max(0, this.maxBacklog - this.jobSamples))) {
       this.dropRange(f.start, f.start + f.pcm.length, 'backlog');
@@ -522,10 +632,15 @@ export class StreamSession {
         onEvent: (e) => this.onProviderEvent(e),
       })) {
         const mapped = this.toStreamTime(segment);
-        if (mapped.isFinal) this.emitFinal(mapped);
-        else {
+        if (mapped.isFinal) {
+          // The provider cuts the stream itself: each final is a turn of its own.
+          const turn = this.turn++;
+          this.emit({ type: 'turn-end', turn, start: mapped.start, end: mapped.end });
+          this.emitFinal(mapped, turn);
+          this.emit({ type: 'turn-done', turn });
+        } else {
           this.partials++;
-          this.emit({ type: 'partial', text: mapped.text, stable: '', start: mapped.start, end: mapped.end, ...(this.opts.source ? { source: this.opts.source } : {}) });
+          this.emit({ type: 'partial', text: mapped.text, stable: '', start: mapped.start, end: mapped.end, turn: this.turn, ...(this.opts.source ? { source: this.opts.source } : {}) });
         }
       }
     } catch (err) {
@@ -593,10 +708,10 @@ export class StreamSession {
 
   // ---- shared --------------------------------------------------------------------------------------------
 
-  private emitFinal(segment: Segment): void {
+  private emitFinal(segment: Segment, turn: number): void {
     if (!segment.text.trim()) return;
     this.finals++;
-    this.emit({ type: 'final', segment: { ...segment, isFinal: true, ...(this.opts.source && !segment.source ? { source: this.opts.source } : {}) } });
+    this.emit({ type: 'final', turn, segment: { ...segment, isFinal: true, ...(this.opts.source && !segment.source ? { source: this.opts.source } : {}) } });
   }
 
   private dropRange(start: number, end: number, reason: string): void {

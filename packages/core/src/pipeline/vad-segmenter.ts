@@ -31,7 +31,8 @@ export interface VadSegmenterOptions {
   readonly prefixPaddingSeconds?: number;
   /**
    * Silence that ends an utterance (OpenAI's `silence_duration_ms`): a shorter pause — a breath, a comma —
-   * merges into the open utterance, up to `maxSegmentSeconds` (default 0.5).
+   * merges into the open utterance, up to `maxSegmentSeconds` (default 0.5). `Infinity`: only {@link commit}
+   * (or the length limit) ends one.
    */
   readonly endpointSilenceSeconds?: number;
   /** Audio after the detected speech end that goes into the segment (default 0.2, at most the endpoint silence). */
@@ -178,6 +179,22 @@ export class VadSegmenter {
       const end = this.pauseStart === undefined ? this.buffer.end : Math.min(this.buffer.end, this.pauseStart + this.suffix);
       this.closeSegment(end, false, out);
     }
+    this.releaseSilence(out, this.buffer.end);
+    return out;
+  }
+
+  /**
+   * The caller ends the utterance here (a client's commit): open speech closes at the pause it is in, or at the
+   * current position — speech still going on then continues in a new segment — and the rest is output as
+   * silence, since nothing after a commit may reach back before it.
+   */
+  commit(): SegmenterOutput[] {
+    const out: SegmenterOutput[] = [];
+    if (this.segStart !== undefined) {
+      if (this.pauseStart !== undefined) this.closeSegment(Math.min(this.buffer.end, this.pauseStart + this.suffix), false, out);
+      else this.closeSegment(this.buffer.end, true, out);
+    }
+    this.soundRun = undefined;
     this.releaseSilence(out, this.buffer.end);
     return out;
   }

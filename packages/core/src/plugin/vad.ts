@@ -47,5 +47,6 @@ export interface VadEngine {
   availability(): Promise<VadAvailability>;
   load(): Promise<void>;
   unload(): Promise<void>;
-  createDetector(options?: { sampleRate?: number }): VoiceActivityDetector;
+  /** `threshold`: speech probability (0–1) above which a window is speech; the engine's configured one by default. */
+  createDetector(options?: { sampleRate?: number; threshold?: number }): VoiceActivityDetector;
 }
