@@ -57,6 +57,7 @@ const SYSTEM_TOOLS = [
   { cmd: 'espeak-ng', pkg: 'espeak-ng', why: 'speech synthesis for tests and the eval set' },
   { cmd: 'sox', pkg: 'sox', why: 'tests and the eval set' },
   { cmd: 'ffmpeg', pkg: 'ffmpeg', why: 'decoding uploads and `echopanel transcribe` files (mp3, m4a, ogg, webm, flac, wav, …); tests' },
+  { cmd: 'chromium', pkg: 'chromium', why: "the panel's browser tests (the full browser: its headless shell refuses getUserMedia)" },
 ];
 const missingTools = () => SYSTEM_TOOLS.filter((t) => !has(t.cmd));
 step('system-tools', SYSTEM_TOOLS.map((t) => `${t.cmd}:${has(t.cmd)}`).join(','), () => {
@@ -106,7 +107,9 @@ if (existsSync(nativeScript)) run(process.execPath, [nativeScript]);
 // 5. TypeScript build of every package (tsc -b follows project references).
 // Always run: tsc -b is incremental, so an unchanged tree costs about a second.
 const buildMs = run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'apps/server']);
-log(`build: ${(buildMs / 1000).toFixed(1)} s`);
+// The panel (GET /): type-checked and bundled with esbuild into apps/server/dist/panel, a few seconds.
+const panelMs = run(process.execPath, [path.join(root, 'apps', 'server', 'scripts', 'build-panel.mjs')]);
+log(`build: ${((buildMs + panelMs) / 1000).toFixed(1)} s`);
 
 // 6. Embedded models: ggml tiny.en converted from the bundled CTranslate2 model, into the model store.
 const modelsScript = path.join(root, 'scripts', 'prepare-models.mjs');
