@@ -4,11 +4,12 @@ import { EchoPanelError } from '@echopanel/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { apiErrorBody } from './api-error.js';
 
-/** Routes reachable without the API key. */
-const PUBLIC_ROUTES = new Set(['/health/live']);
+/** Routes reachable without the API key: liveness, and the panel's page and files (the page asks for the key). */
+const PUBLIC_ROUTES = new Set(['/health/live', '/']);
+const PUBLIC_PREFIX = '/panel/';
 
 /**
- * Requires the API key on every route but `/health/live`: `Authorization: Bearer KEY` or `X-API-Key: KEY`, or
+ * Requires the API key on every route but `/health/live` and the panel's files: `Authorization: Bearer KEY` or `X-API-Key: KEY`, or
  * (browsers cannot set headers on a WebSocket) `?api_key=KEY` on the WebSocket route.
  */
 export function installApiKey(app: FastifyInstance, apiKey: string | undefined): void {
@@ -16,7 +17,7 @@ export function installApiKey(app: FastifyInstance, apiKey: string | undefined):
   const expected = digest(apiKey);
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0];
-    if (PUBLIC_ROUTES.has(path) || req.method === 'OPTIONS') return;
+    if (PUBLIC_ROUTES.has(path) || path.startsWith(PUBLIC_PREFIX) || req.method === 'OPTIONS') return;
     const given = presentedKey(req);
     if (given !== undefined && timingSafeEqual(digest(given), expected)) return;
     const message = given === undefined

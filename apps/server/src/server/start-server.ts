@@ -13,6 +13,7 @@ import { ServerMetrics } from './metrics.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoute } from './routes/metrics-route.js';
 import { modelsRoute } from './routes/models-route.js';
+import { panelRoute } from './routes/panel-route.js';
 import { streamRoute } from './routes/stream-route.js';
 import { transcriptionRoute } from './routes/transcription-route.js';
 import { SessionRegistry } from './stream/session-registry.js';
@@ -109,6 +110,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   modelsRoute(app, engine, startedAt);
   transcriptionRoute(app, engine, metrics, { resampleOtherRates: cfg.resampleOtherRates, maxUploadSeconds: cfg.limits.maxUploadSeconds });
   streamRoute(app, streamContext, () => accepting);
+  await panelRoute(app);
   engine.onStatusChange(() => {
     for (const c of connections) c.sendStatus();
   });
