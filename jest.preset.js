@@ -29,7 +29,11 @@ export function jestPreset(configUrl) {
     // through the real import path) maps to the one copy of the sources, so identity checks hold.
     moduleNameMapper: {
       '^@echopanel/core$': path.join(root, 'packages/core/src/index.ts'),
-      '^@echopanel/core/testing$': path.join(root, 'packages/core/src/testing/index.ts'),
+      '^@echopanel/plugin-api$': path.join(root, 'packages/plugin-api/src/index.ts'),
+      '^@echopanel/engine-kit$': path.join(root, 'packages/engine-kit/src/index.ts'),
+      '^@echopanel/whisper-models$': path.join(root, 'packages/whisper-models/src/index.ts'),
+      '^@echopanel/whisper-models/testing$': path.join(root, 'packages/whisper-models/src/testing/index.ts'),
+      '^@echopanel/plugin-testkit$': path.join(root, 'packages/plugin-testkit/src/index.ts'),
       '^@echopanel/vad-silero$': path.join(root, 'packages/vad-silero/src/index.ts'),
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },

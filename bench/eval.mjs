@@ -13,7 +13,8 @@
 import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRuntime, decodeWav, findProjectPython, resample, wordErrorRate } from '@echopanel/core';
+import { createRuntime, decodeWav, findProjectPython, resample } from '@echopanel/core';
+import { wordErrorRate } from '@echopanel/plugin-testkit';
 import { generateEvalSet } from '../scripts/generate-eval-set.mjs';
 import { startFasterWhisperFileFloor, startWhisperCppFileFloor } from './lib/engine-floors.mjs';
 import { benchConfig, benchDir, repoRoot, startBenchServer, writeConfig } from './lib/server-process.mjs';

@@ -5,7 +5,7 @@
 // Usage: node bench/lifecycle.mjs [runs=5]
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
+import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/plugin-testkit';
 import { FailoverProvider, ModelManager, createRuntime, pcmFrames } from '@echopanel/core';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -11,7 +11,9 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { convertCt2ToGgml, decodeWav, findModelPackage, findProjectPython, sha256File, wordErrorRate } from '@echopanel/core';
+import { convertCt2ToGgml } from '@echopanel/whisper-models';
+import { decodeWav, findModelPackage, findProjectPython, sha256File } from '@echopanel/core';
+import { wordErrorRate } from '@echopanel/plugin-testkit';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, jfk: { type: 'string' }, python: { type: 'string' } } });
 const python = args.python ?? findProjectPython(process.cwd());

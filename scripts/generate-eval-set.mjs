@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeWav } from '@echopanel/core';
-import { concatPcm, seededRandom, silence, synthesizeSpeech } from '@echopanel/core/testing';
+import { concatPcm, seededRandom, silence, synthesizeSpeech } from '@echopanel/plugin-testkit';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_SET = path.join(root, 'bench', 'eval-set.json');

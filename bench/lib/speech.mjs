@@ -1,5 +1,5 @@
 // Synthetic speech with known utterance boundaries (espeak-ng + sox through core's synthesizeSpeech).
-import { concatPcm, silence, synthesizeSpeech } from '@echopanel/core/testing';
+import { concatPcm, silence, synthesizeSpeech } from '@echopanel/plugin-testkit';
 
 /** First and one-past-last sample louder than `threshold` (espeak pads its output with a little silence). */
 export function speechBounds(pcm, threshold = 200) {

@@ -2,7 +2,7 @@
 // is sustained when no audio was dropped, every utterance got its final within 3 s of its last sample and every
 // stream was done within 3 s of its last frame. One sweep per provider with the degrade ladder on, bounded in
 // streams and time; loopback only.
-import { concatPcm } from '@echopanel/core/testing';
+import { concatPcm } from '@echopanel/plugin-testkit';
 import { LATENCY_SENTENCES, utteranceStream } from '../lib/speech.mjs';
 import { benchConfig, startBenchServer } from '../lib/server-process.mjs';
 import { fmt, markdownTable, quantile } from '../lib/stats.mjs';

@@ -1,7 +1,7 @@
 // Streaming latency over a real WebSocket at real-time pace, VAD segmentation (the default): per utterance, the
 // time from sending its last audible sample to receiving the `final` that covers it, and from sending its first
 // sample to the first `partial` about it.
-import { wordErrorRate } from '@echopanel/core';
+import { wordErrorRate } from '@echopanel/plugin-testkit';
 import { LATENCY_SENTENCES, utteranceStream } from '../lib/speech.mjs';
 import { benchConfig, startBenchServer } from '../lib/server-process.mjs';
 import { fmt, fmtRange, markdownTable, quantile, summary } from '../lib/stats.mjs';

@@ -1,6 +1,6 @@
 // Memory: resident set of the server process tree (server + engine worker) after the model is READY, after N
 // minutes of one real-time stream, and after the model is unloaded.
-import { concatPcm } from '@echopanel/core/testing';
+import { concatPcm } from '@echopanel/plugin-testkit';
 import { MiB } from '../lib/proc.mjs';
 import { LATENCY_SENTENCES, utteranceStream } from '../lib/speech.mjs';
 import { benchConfig, startBenchServer } from '../lib/server-process.mjs';

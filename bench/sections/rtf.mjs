@@ -3,8 +3,8 @@
 // everywhere). Runs are interleaved, rotating the order, so load drift on the shared machine hits all alike.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createRuntime, decodeWav, encodeWav, pcmFrames, wordErrorRate } from '@echopanel/core';
-import { concatPcm, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { createRuntime, decodeWav, encodeWav, pcmFrames } from '@echopanel/core';
+import { concatPcm, SPEECH_SENTENCES, synthesizeSpeech, wordErrorRate } from '@echopanel/plugin-testkit';
 import { ensurePywhispercpp, startFasterWhisperFloor, startWhisperCppFloor, whisperCppFloorRun } from '../lib/engine-floors.mjs';
 import { benchConfig, cacheDir, repoRoot, startBenchServer, writeConfig } from '../lib/server-process.mjs';
 import { fmt, fmtRange, markdownTable, summary } from '../lib/stats.mjs';

@@ -10,7 +10,15 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { StreamResampler, decodeAudioFile, encodeWav, resample } from '@echopanel/core';
-import { AUDIO_FORMATS, SPEECH_SENTENCES, concatPcm, encodeAudioFixture, fixtureDir, silence, synthesizeSpeech } from '@echopanel/core/testing';
+import {
+  AUDIO_FORMATS,
+  concatPcm,
+  encodeAudioFixture,
+  fixtureDir,
+  silence,
+  SPEECH_SENTENCES,
+  synthesizeSpeech,
+} from '@echopanel/plugin-testkit';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, runs: { type: 'string', default: '3' } } });
 const seconds = Number(values.seconds);

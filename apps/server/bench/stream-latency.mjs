@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRuntime, decodeWav, encodeWav, resample, wordErrorRate } from '@echopanel/core';
-import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { createRuntime, decodeWav, encodeWav, resample } from '@echopanel/core';
+import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech, wordErrorRate } from '@echopanel/plugin-testkit';
 import WebSocket from 'ws';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

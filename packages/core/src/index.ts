@@ -1,12 +1,11 @@
 import 'reflect-metadata';
 
-export * from './errors/index.js';
-export * from './plugin/index.js';
+// The host's API includes the plugin contract it runs.
+export * from '@echopanel/plugin-api';
 export * from './logging/index.js';
 export * from './audio/index.js';
 export * from './text/index.js';
 export * from './health/index.js';
-export * from './streaming/index.js';
 export * from './models/index.js';
 export * from './config/index.js';
 export * from './registry/index.js';

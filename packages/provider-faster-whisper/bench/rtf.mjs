@@ -17,8 +17,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createModelResolver, decodeWav, encodeWav, findProjectPython, silentLogger, systemClock, wordErrorRate } from '@echopanel/core';
-import { concatPcm, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { createModelResolver, findProjectPython } from '@echopanel/core';
+import { decodeWav, encodeWav, silentLogger, systemClock } from '@echopanel/plugin-api';
+import { concatPcm, SPEECH_SENTENCES, synthesizeSpeech, wordErrorRate } from '@echopanel/plugin-testkit';
 import plugin from '../dist/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

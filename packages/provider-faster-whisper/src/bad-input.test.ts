@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PcmByteAligner, pcmFrames, type Segment, type TranscriptionEvent } from '@echopanel/core';
-import { SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { PcmByteAligner, pcmFrames, type Segment, type TranscriptionEvent } from '@echopanel/plugin-api';
+import { SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/plugin-testkit';
 import { makeProvider, TEST_PYTHON, tinyEnDir } from './__fixtures__/test-context.js';
 import type { FasterWhisperProvider } from './faster-whisper-provider.js';
 

@@ -1,5 +1,13 @@
-import { pcmFrames, type Segment, type TranscriptionEvent, wordErrorRate } from '@echopanel/core';
-import { concatPcm, RECOGNIZABLE_WER, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/core/testing';
+import { pcmFrames, type Segment, type TranscriptionEvent } from '@echopanel/plugin-api';
+import {
+  concatPcm,
+  RECOGNIZABLE_WER,
+  silence,
+  SPEECH_SENTENCES,
+  synthesizeSpeech,
+  TranscriptPool,
+  wordErrorRate,
+} from '@echopanel/plugin-testkit';
 import { makeProvider, recordingLogger, tinyEnDir } from './__fixtures__/test-context.js';
 import type { FasterWhisperProvider } from './faster-whisper-provider.js';
 

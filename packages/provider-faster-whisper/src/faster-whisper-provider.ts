@@ -1,33 +1,35 @@
 import path from 'node:path';
 import {
   assertSampleRate,
-  decodeLongForm,
-  decodeUtterance,
   EchoPanelError,
-  EngineRunner,
   errorMessage,
   hasErrorCode,
   isEchoPanelError,
-  SessionCounter,
-  SlidingWindow,
-  transcribeInChunks,
   type ASRProvider,
   type Availability,
   type DecodeOptions,
-  type DecodeRequest,
   type Logger,
   type ModelIdentity,
   type ModelState,
   type PluginContext,
   type ProviderCapabilities,
   type ProviderHealth,
-  type RawSegment,
   type ResolvedModel,
   type RuntimeTuning,
   type Segment,
   type TranscribeOptions,
+} from '@echopanel/plugin-api';
+import {
+  decodeLongForm,
+  type DecodeRequest,
+  decodeUtterance,
+  EngineRunner,
   inferenceHealthFields,
-} from '@echopanel/core';
+  type RawSegment,
+  SessionCounter,
+  SlidingWindow,
+  transcribeInChunks,
+} from '@echopanel/engine-kit';
 import type { FasterWhisperConfig } from './config.js';
 import { probePython, type ProbeOutcome } from './probe.js';
 import type { ResultMessage, TranscribeParams } from './protocol.js';

@@ -1,4 +1,4 @@
-import { PLUGIN_API_VERSION, PLUGIN_BRAND } from '@echopanel/core';
+import { PLUGIN_API_VERSION, PLUGIN_BRAND } from '@echopanel/plugin-api';
 import plugin, { FasterWhisperProvider } from './index.js';
 import { recordingLogger, testContext, TEST_PYTHON } from './__fixtures__/test-context.js';
 

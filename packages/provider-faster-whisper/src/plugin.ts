@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { defineProvider, PLUGIN_API_VERSION } from '@echopanel/core';
+import { defineProvider, PLUGIN_API_VERSION } from '@echopanel/plugin-api';
 import { fasterWhisperConfigSchema } from './config.js';
 import { FasterWhisperProvider } from './faster-whisper-provider.js';
 

@@ -2,8 +2,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pcmFrames, type Segment, type TranscriptionEvent } from '@echopanel/core';
-import { concatPcm, RECOGNIZABLE_WER, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/core/testing';
+import { pcmFrames, type Segment, type TranscriptionEvent } from '@echopanel/plugin-api';
+import {
+  concatPcm,
+  RECOGNIZABLE_WER,
+  SPEECH_SENTENCES,
+  synthesizeSpeech,
+  TranscriptPool,
+} from '@echopanel/plugin-testkit';
 import { makeProvider } from './__fixtures__/test-context.js';
 import type { FasterWhisperProvider } from './faster-whisper-provider.js';
 

@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { EchoPanelError, isEchoPanelError, type Logger } from '@echopanel/core';
+import { EchoPanelError, isEchoPanelError, type Logger } from '@echopanel/plugin-api';
 import { encodeFrame, LineSplitter, parseMessage, type ReadyMessage, type ResultMessage, type TranscribeParams, type WorkerMessage } from './protocol.js';
 import { processRssBytes } from './proc-rss.js';
 

@@ -9,7 +9,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { silentLogger, systemClock } from '@echopanel/core';
+import { silentLogger, systemClock } from '@echopanel/plugin-api';
 import { VoxtralProvider, voxtralConfigSchema } from '../dist/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Availability } from '@echopanel/core';
+import type { Availability } from '@echopanel/plugin-api';
 
 /** Files voxtral.c's `download_model.sh` puts in the model directory. */
 export const MODEL_FILES = ['consolidated.safetensors', 'tekken.json', 'params.json'] as const;

@@ -1,4 +1,4 @@
-import { PLUGIN_API_VERSION, defineProvider } from '@echopanel/core';
+import { PLUGIN_API_VERSION, defineProvider } from '@echopanel/plugin-api';
 import { voxtralConfigSchema } from './config.js';
 import { VoxtralProvider } from './voxtral-provider.js';
 

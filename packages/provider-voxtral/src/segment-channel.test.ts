@@ -1,4 +1,4 @@
-import type { Segment } from '@echopanel/core';
+import type { Segment } from '@echopanel/plugin-api';
 import { SegmentChannel } from './segment-channel.js';
 
 const seg = (text: string, isFinal: boolean): Segment => ({ text, start: 0, end: 0, isFinal });

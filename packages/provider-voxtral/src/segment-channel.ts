@@ -1,4 +1,4 @@
-import type { Segment } from '@echopanel/core';
+import type { Segment } from '@echopanel/plugin-api';
 
 /**
  * The queue between the engine side of a stream (stdout handler, writer) and the consumer of `transcribe`. A newer

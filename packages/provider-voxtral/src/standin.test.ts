@@ -2,7 +2,7 @@
 // program's (main.c, voxtral.c, voxtral_safetensors.c, voxtral_tokenizer.c).
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { encodeWav } from '@echopanel/core';
+import { encodeWav } from '@echopanel/plugin-api';
 import { STANDIN, expectedText, makeModelDir, toneWords } from './test-support.fixture.js';
 
 const WORDS = ['hello', 'world', '.', 'café', '東京'];

@@ -1,15 +1,13 @@
 import {
   EchoPanelError,
-  ReplayBuffer,
   errorMessage,
   isEchoPanelError,
   silentLogger,
-  type InferenceMetrics,
   type Logger,
-  type ReplayReader,
   type Segment,
   type TranscriptionEvent,
-} from '@echopanel/core';
+} from '@echopanel/plugin-api';
+import { type InferenceMetrics, ReplayBuffer, type ReplayReader } from '@echopanel/engine-kit';
 import { SegmentChannel } from './segment-channel.js';
 import { TranscriptSegmenter, type TextSegment } from './segmenter.js';
 import type { VoxtralExit, VoxtralProcess } from './voxtral-process.js';

@@ -3,7 +3,13 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { silentLogger, systemClock, type PluginContext, type Segment, type TranscriptionEvent } from '@echopanel/core';
+import {
+  silentLogger,
+  systemClock,
+  type PluginContext,
+  type Segment,
+  type TranscriptionEvent,
+} from '@echopanel/plugin-api';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURE_DIR = path.join(here, '..', 'test-fixtures');

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { hasErrorCode } from '@echopanel/core';
+import { hasErrorCode } from '@echopanel/plugin-api';
 import { VoxtralProcess, describeExit } from './voxtral-process.js';
 import { STANDIN, makeModelDir } from './test-support.fixture.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { EchoPanelError, silentLogger, type Logger } from '@echopanel/core';
+import { EchoPanelError, silentLogger, type Logger } from '@echopanel/plugin-api';
 
 /** How a voxtral.c process ended. */
 export interface VoxtralExit {

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { hasErrorCode, normalizeTranscript, type PluginContext, type Segment, type TranscriptionEvent } from '@echopanel/core';
-import { SPEECH_SENTENCES, recordingLogger, synthesizeSpeech } from '@echopanel/core/testing';
+import { hasErrorCode, type PluginContext, type Segment, type TranscriptionEvent } from '@echopanel/plugin-api';
+import { normalizeTranscript, recordingLogger, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/plugin-testkit';
 import { voxtralConfigSchema, type VoxtralConfigInput } from './config.js';
 import { normalizeWord } from './overlap.js';
 import { VoxtralProvider } from './voxtral-provider.js';

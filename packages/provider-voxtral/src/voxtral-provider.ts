@@ -3,9 +3,6 @@ import path from 'node:path';
 import {
   assertSampleRate,
   EchoPanelError,
-  InferenceMetrics,
-  InferenceQueue,
-  SessionCounter,
   errorMessage,
   isEchoPanelError,
   type ASRProvider,
@@ -18,8 +15,8 @@ import {
   type RuntimeTuning,
   type Segment,
   type TranscribeOptions,
-  inferenceHealthFields,
-} from '@echopanel/core';
+} from '@echopanel/plugin-api';
+import { inferenceHealthFields, InferenceMetrics, InferenceQueue, SessionCounter } from '@echopanel/engine-kit';
 import { checkAvailability } from './availability.js';
 import type { VoxtralConfig } from './config.js';
 import { SAMPLE_RATE, StreamRun, abortReason, type StreamSettings } from './stream-run.js';

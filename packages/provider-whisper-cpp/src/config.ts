@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
-import type { Device } from '@echopanel/core';
+import type { Device } from '@echopanel/plugin-api';
 
 /** The provider's slice of config (`providers.whisper-cpp`). */
 export const whisperCppConfigSchema = z.object({

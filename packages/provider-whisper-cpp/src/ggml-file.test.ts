@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isEchoPanelError } from '@echopanel/core';
+import { isEchoPanelError } from '@echopanel/plugin-api';
 import { bundledTinyEn } from './__fixtures__/test-context.js';
 import { inspectGgmlFile } from './ggml-file.js';
 

@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { EchoPanelError, GGML_MAGIC, type WhisperHparams } from '@echopanel/core';
+import { EchoPanelError } from '@echopanel/plugin-api';
+import { GGML_MAGIC, type WhisperHparams } from '@echopanel/whisper-models';
 
 /** What {@link inspectGgmlFile} found in a well-formed whisper ggml file. */
 export interface GgmlModelInfo {

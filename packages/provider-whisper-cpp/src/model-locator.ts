@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EchoPanelError, hasErrorCode, type ModelResolver, type ResolvedModel } from '@echopanel/core';
+import { EchoPanelError, hasErrorCode, type ModelResolver, type ResolvedModel } from '@echopanel/plugin-api';
 
 /** What the locator needs from the plugin context. */
 export interface ModelLocatorContext {

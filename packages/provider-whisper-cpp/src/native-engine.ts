@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { EchoPanelError, errorMessage } from '@echopanel/core';
+import { EchoPanelError, errorMessage } from '@echopanel/plugin-api';
 
 const require = createRequire(import.meta.url);
 

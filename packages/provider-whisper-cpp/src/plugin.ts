@@ -1,4 +1,4 @@
-import { PLUGIN_API_VERSION, defineProvider } from '@echopanel/core';
+import { PLUGIN_API_VERSION, defineProvider } from '@echopanel/plugin-api';
 import { whisperCppConfigSchema } from './config.js';
 import { WhisperCppProvider } from './whisper-cpp-provider.js';
 

@@ -1,4 +1,4 @@
-import type { RawSegment } from '@echopanel/core';
+import type { RawSegment } from '@echopanel/engine-kit';
 import type { NativeSegment } from './native-engine.js';
 
 type NativeToken = NonNullable<NativeSegment['tokens']>[number];

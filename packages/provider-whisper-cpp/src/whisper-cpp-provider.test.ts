@@ -1,8 +1,16 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PcmByteAligner, hasErrorCode, pcmFrames, wordErrorRate, type Segment, type TranscriptionEvent } from '@echopanel/core';
-import { RECOGNIZABLE_WER, SPEECH_SENTENCES, TranscriptPool, concatPcm, silence, synthesizeSpeech } from '@echopanel/core/testing';
+import { PcmByteAligner, hasErrorCode, pcmFrames, type Segment, type TranscriptionEvent } from '@echopanel/plugin-api';
+import {
+  concatPcm,
+  RECOGNIZABLE_WER,
+  silence,
+  SPEECH_SENTENCES,
+  synthesizeSpeech,
+  TranscriptPool,
+  wordErrorRate,
+} from '@echopanel/plugin-testkit';
 import { fasterWhisperTranscripts } from './__fixtures__/faster-whisper-reference.js';
 import { bundledTinyEn, makeProvider, recordingLogger } from './__fixtures__/test-context.js';
 import type { WhisperCppProvider } from './whisper-cpp-provider.js';

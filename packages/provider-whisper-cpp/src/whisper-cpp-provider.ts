@@ -1,19 +1,12 @@
 import {
   assertSampleRate,
   EchoPanelError,
-  EngineRunner,
-  SessionCounter,
-  decodeLongForm,
-  decodeUtterance,
   errorMessage,
   int16ToFloat32,
   isEchoPanelError,
-  transcribeInChunks,
   type ASRProvider,
   type Availability,
-  type ChunkDecodeFn,
   type DecodeOptions,
-  type DecodeRequest,
   type Device,
   type Logger,
   type ModelIdentity,
@@ -25,8 +18,17 @@ import {
   type RuntimeTuning,
   type Segment,
   type TranscribeOptions,
+} from '@echopanel/plugin-api';
+import {
+  type ChunkDecodeFn,
+  decodeLongForm,
+  type DecodeRequest,
+  decodeUtterance,
+  EngineRunner,
   inferenceHealthFields,
-} from '@echopanel/core';
+  SessionCounter,
+  transcribeInChunks,
+} from '@echopanel/engine-kit';
 import { defaultThreads, resolveDevice, type WhisperCppConfig } from './config.js';
 import { inspectGgmlFile, type GgmlModelInfo } from './ggml-file.js';
 import { findGgmlModel, isPathRef, locateGgmlModel, missingModelHint } from './model-locator.js';

@@ -4,8 +4,8 @@
 // Prints emitted start / end minus the known onset / offset in ms (negative = early).
 //
 //   node bench/boundaries.mjs          (needs espeak-ng and sox, like the tests)
-import { resample } from '@echopanel/core';
-import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
+import { resample } from '@echopanel/plugin-api';
+import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/plugin-testkit';
 import { SileroVadEngine } from '../dist/index.js';
 
 /** First and last sample louder than `level` (−70 dBFS). */

@@ -3,7 +3,7 @@
 //   node bench/segments.mjs file.wav [--threshold 0.5] [--probs]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { decodeWav, resample } from '@echopanel/core';
+import { decodeWav, resample } from '@echopanel/plugin-api';
 import { SileroVadEngine } from '../dist/index.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { threshold: { type: 'string' }, probs: { type: 'boolean' } } });

@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { decodeWav, resample } from '@echopanel/core';
-import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
+import { decodeWav, resample } from '@echopanel/plugin-api';
+import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/plugin-testkit';
 import { SileroVadEngine, bundledModelPath } from '../dist/index.js';
 
 const require = createRequire(import.meta.url);

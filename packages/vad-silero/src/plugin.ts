@@ -1,4 +1,4 @@
-import { PLUGIN_API_VERSION, defineVad } from '@echopanel/core';
+import { PLUGIN_API_VERSION, defineVad } from '@echopanel/plugin-api';
 import { sileroVadConfigSchema } from './config.js';
 import { SileroVadEngine } from './silero-engine.js';
 

@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { hasErrorCode, resample, type VadEvent, type VoiceActivityDetector } from '@echopanel/core';
-import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
+import { hasErrorCode, resample, type VadEvent, type VoiceActivityDetector } from '@echopanel/plugin-api';
+import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/plugin-testkit';
 import { sentencesWithPauses, speechExtent, whiteNoise } from './__fixtures__/audio.js';
 import { SileroVadEngine } from './silero-engine.js';
 

@@ -1,4 +1,4 @@
-import type { VadEvent, VadResult, VadWindow, VoiceActivityDetector } from '@echopanel/core';
+import type { VadEvent, VadResult, VadWindow, VoiceActivityDetector } from '@echopanel/plugin-api';
 import type { SileroRunner } from './silero-model.js';
 import { SpeechSegmenter, type SegmenterSettings } from './speech-segmenter.js';
 import { BLOCKS_PER_WINDOW, levelDb } from './speech-edges.js';

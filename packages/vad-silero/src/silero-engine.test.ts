@@ -1,7 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hasErrorCode, PLUGIN_API_VERSION, PLUGIN_BRAND, silentLogger, systemClock, type PluginContext } from '@echopanel/core';
+import {
+  hasErrorCode,
+  PLUGIN_API_VERSION,
+  PLUGIN_BRAND,
+  silentLogger,
+  systemClock,
+  type PluginContext,
+} from '@echopanel/plugin-api';
 import plugin from './index.js';
 import { bundledModelPath } from './model-path.js';
 import { SileroVadEngine } from './silero-engine.js';

@@ -7,7 +7,7 @@ import {
   type Logger,
   type VadAvailability,
   type VadEngine,
-} from '@echopanel/core';
+} from '@echopanel/plugin-api';
 import { sileroVadConfig, sileroWindow, type SileroVadConfig, type SileroVadConfigInput } from './config.js';
 import { resolveModelPath } from './model-path.js';
 import { SileroDetector, type SileroDetectorOptions } from './silero-detector.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { EchoPanelError, errorMessage } from '@echopanel/core';
+import { EchoPanelError, errorMessage } from '@echopanel/plugin-api';
 import { sileroWindow } from './config.js';
 
 type Ort = typeof import('onnxruntime-node');

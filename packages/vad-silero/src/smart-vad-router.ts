@@ -11,7 +11,7 @@ import {
   type Segment,
   type TranscribeOptions,
   type VadEngine,
-} from '@echopanel/core';
+} from '@echopanel/plugin-api';
 import { VadFilter, type VadFilterOptions } from './vad-filter.js';
 import type { VADStats } from './vad-stats.js';
 

@@ -1,4 +1,5 @@
-import { SampleBuffer, type VadEngine, type VadEvent } from '@echopanel/core';
+import { SampleBuffer } from '@echopanel/engine-kit';
+import type { VadEngine, VadEvent } from '@echopanel/plugin-api';
 import type { VadStatsCollector } from './vad-stats.js';
 
 /** What the gate decided about a run of samples (sample offsets from the start of the gated audio). */

@@ -1,5 +1,5 @@
-import type { VadEvent } from '@echopanel/core';
-import { seededRandom } from '@echopanel/core/testing';
+import type { VadEvent } from '@echopanel/plugin-api';
+import { seededRandom } from '@echopanel/plugin-testkit';
 import { SpeechSegmenter, segmenterSettings, type SegmenterSettings, type SegmenterTimings } from './speech-segmenter.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { VadEvent } from '@echopanel/core';
+import type { VadEvent } from '@echopanel/plugin-api';
 import { SpeechEdgeRefiner } from './speech-edges.js';
 
 /** Segmentation rules in samples (see {@link segmenterSettings}). */

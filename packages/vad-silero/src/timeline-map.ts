@@ -1,4 +1,4 @@
-import type { Segment, TranscriptionEvent } from '@echopanel/core';
+import type { Segment, TranscriptionEvent } from '@echopanel/plugin-api';
 
 interface Piece {
   /** Offset in the speech-only stream. */

@@ -1,8 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModelResolver, findProjectPython, silentLogger, systemClock, wordErrorRate, type Segment, type TranscriptionEvent, type VadEvent } from '@echopanel/core';
-import { SPEECH_SENTENCES } from '@echopanel/core/testing';
+import { createModelResolver, findProjectPython } from '@echopanel/core';
+import { silentLogger, systemClock, type Segment, type TranscriptionEvent, type VadEvent } from '@echopanel/plugin-api';
+import { SPEECH_SENTENCES, wordErrorRate } from '@echopanel/plugin-testkit';
 import fasterWhisper from '@echopanel/provider-faster-whisper';
 import { sentencesWithPauses } from './__fixtures__/audio.js';
 import { SileroVadEngine } from './silero-engine.js';

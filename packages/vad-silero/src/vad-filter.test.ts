@@ -1,5 +1,5 @@
-import { concatPcm, recordingLogger, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
-import { resample, type Segment, type TranscriptionEvent, type VadEvent } from '@echopanel/core';
+import { concatPcm, recordingLogger, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/plugin-testkit';
+import { resample, type Segment, type TranscriptionEvent, type VadEvent } from '@echopanel/plugin-api';
 import { CountingProvider } from './__fixtures__/counting-provider.js';
 import { sentencesWithPauses } from './__fixtures__/audio.js';
 import { SileroVadEngine } from './silero-engine.js';

@@ -1,6 +1,5 @@
 import {
   EchoPanelError,
-  SessionCounter,
   errorMessage,
   isEchoPanelError,
   silentLogger,
@@ -17,7 +16,8 @@ import {
   type TranscriptionEvent,
   type VadAvailability,
   type VadEngine,
-} from '@echopanel/core';
+} from '@echopanel/plugin-api';
+import { SessionCounter } from '@echopanel/engine-kit';
 import { AsyncChannel } from './async-channel.js';
 import { FrameSource } from './frame-source.js';
 import { speechGate, type GateItem } from './speech-gate.js';

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ensureBundledGgml } from '@echopanel/core';
-import { seededRandom, synthesizeSpeech } from '@echopanel/core/testing';
+import { seededRandom, synthesizeSpeech } from '@echopanel/plugin-testkit';
 import { TEST_PYTHON } from '../server/__fixtures__/real-engine.js';
 import { cliLines, poll, projectDir, runCli, startServe } from './__fixtures__/cli-process.js';
 

@@ -1,7 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { encodeWav, wordErrorRate } from '@echopanel/core';
-import { SPEECH_SENTENCES, echoProviderSource, linkPeer, synthesizeSpeech, writePluginPackage } from '@echopanel/core/testing';
+import { encodeWav } from '@echopanel/core';
+import {
+  echoProviderSource,
+  linkPeer,
+  SPEECH_SENTENCES,
+  synthesizeSpeech,
+  wordErrorRate,
+  writePluginPackage,
+} from '@echopanel/plugin-testkit';
 import { standinTones, voxtralStandin } from '../server/__fixtures__/real-engine.js';
 import { cliLines, poll, projectDir, runCli, startServe } from './__fixtures__/cli-process.js';
 

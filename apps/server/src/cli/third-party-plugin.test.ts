@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeWav } from '@echopanel/core';
-import { echoProviderSource, linkPeer, writePluginPackage } from '@echopanel/core/testing';
+import { echoProviderSource, linkPeer, writePluginPackage } from '@echopanel/plugin-testkit';
 import { projectDir, runCli } from './__fixtures__/cli-process.js';
 
 /** Runs the CLI in `cwd` with errors only in the log. */

@@ -1,5 +1,15 @@
-import { encodeWav, wordErrorRate } from '@echopanel/core';
-import { AUDIO_FORMATS, SPEECH_SENTENCES, concatPcm, encodeAudioFixture, fixtureFile, randomBytes, silence, synthesizeSpeech } from '@echopanel/core/testing';
+import { encodeWav } from '@echopanel/core';
+import {
+  AUDIO_FORMATS,
+  concatPcm,
+  encodeAudioFixture,
+  fixtureFile,
+  randomBytes,
+  silence,
+  SPEECH_SENTENCES,
+  synthesizeSpeech,
+  wordErrorRate,
+} from '@echopanel/plugin-testkit';
 import { TEST_PYTHON } from '../server/__fixtures__/real-engine.js';
 import { cliLines, projectDir, runCli } from './__fixtures__/cli-process.js';
 

@@ -5,8 +5,15 @@
 // the file, and neither uploads nor streams lose the unvoiced onset of an utterance ("Speech", "Five", "Stella")
 // after silence or after noise. Real server, real engine, real Silero VAD, speech synthesized here.
 import { execFileSync } from 'node:child_process';
-import { encodeWav, normalizeTranscript, rms, wordErrorRate } from '@echopanel/core';
-import { concatPcm, fixtureFile, silence, synthesizeSpeech } from '@echopanel/core/testing';
+import { encodeWav, rms } from '@echopanel/core';
+import {
+  concatPcm,
+  fixtureFile,
+  normalizeTranscript,
+  silence,
+  synthesizeSpeech,
+  wordErrorRate,
+} from '@echopanel/plugin-testkit';
 import { pluginContext, TEST_PYTHON } from './__fixtures__/real-engine.js';
 import { stopServer, testServer, waitForHealth } from './__fixtures__/test-server.js';
 import { StreamClient } from './__fixtures__/ws-client.js';

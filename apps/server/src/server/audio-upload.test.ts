@@ -5,19 +5,20 @@
 // upload requests that must be a coded 4xx (never a 5xx), the duration limit and client disconnects.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import { encodeWav, wordErrorRate } from '@echopanel/core';
+import { encodeWav } from '@echopanel/core';
 import {
   AUDIO_FORMATS,
-  SPEECH_SENTENCES,
   concatPcm,
   encodeAudioFixture,
   fixtureFile,
   randomBytes,
   silence,
+  SPEECH_SENTENCES,
   synthesizeSpeech,
   truncatedCopy,
   videoWithoutAudio,
-} from '@echopanel/core/testing';
+  wordErrorRate,
+} from '@echopanel/plugin-testkit';
 import { parsePrometheus, stopServer, testServer, waitForHealth } from './__fixtures__/test-server.js';
 
 const MAX_UPLOAD_SECONDS = 120;

@@ -3,7 +3,7 @@
  */
 // The degrade ladder on the real engine: thresholds set below this machine's real RTF make it climb to
 // EMERGENCY, which streams see as `status` messages and as dropped (counted) utterances.
-import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/plugin-testkit';
 import { StreamClient } from './__fixtures__/ws-client.js';
 import { parsePrometheus, stopServer, testServer, waitForHealth } from './__fixtures__/test-server.js';
 

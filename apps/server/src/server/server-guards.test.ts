@@ -5,7 +5,7 @@
 // request-field validation on uploads and streams, the WebSocket payload cap, and admission control.
 import http from 'node:http';
 import { encodeWav } from '@echopanel/core';
-import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/plugin-testkit';
 import WebSocket from 'ws';
 import { StreamClient } from './__fixtures__/ws-client.js';
 import { parsePrometheus, stopServer, testServer, waitForHealth } from './__fixtures__/test-server.js';

@@ -3,7 +3,7 @@
  */
 // Limits and the API key, on a real server with small limits.
 import { encodeWav } from '@echopanel/core';
-import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/plugin-testkit';
 import OpenAI, { toFile } from 'openai';
 import { startServer } from './start-server.js';
 import { StreamClient } from './__fixtures__/ws-client.js';

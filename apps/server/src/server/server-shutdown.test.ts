@@ -6,8 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { wordErrorRate } from '@echopanel/core';
-import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/core/testing';
+import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech, wordErrorRate } from '@echopanel/plugin-testkit';
 import { REPO_ROOT } from './__fixtures__/real-engine.js';
 import { StreamClient } from './__fixtures__/ws-client.js';
 import { stopServer, testEnv, testServer, waitForHealth } from './__fixtures__/test-server.js';

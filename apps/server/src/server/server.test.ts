@@ -3,7 +3,14 @@
  */
 // The server on a loopback port with the real runtime and engine (faster-whisper tiny.en + Silero VAD).
 import { encodeWav, resample } from '@echopanel/core';
-import { concatPcm, RECOGNIZABLE_WER, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/core/testing';
+import {
+  concatPcm,
+  RECOGNIZABLE_WER,
+  silence,
+  SPEECH_SENTENCES,
+  synthesizeSpeech,
+  TranscriptPool,
+} from '@echopanel/plugin-testkit';
 import OpenAI, { toFile } from 'openai';
 import { StreamClient } from './__fixtures__/ws-client.js';
 import { parsePrometheus, stopServer, testServer, waitForHealth } from './__fixtures__/test-server.js';

@@ -5,7 +5,16 @@
 // round(input × 16000 / rate) samples for any frame size, and the transcript is the 16 kHz stream's.
 import { readFileSync } from 'node:fs';
 import { decodeWav, encodeWav } from '@echopanel/core';
-import { RECOGNIZABLE_WER, SPEECH_SENTENCES, TranscriptPool, concatPcm, encodeAudioFixture, fixtureFile, silence, synthesizeSpeech } from '@echopanel/core/testing';
+import {
+  concatPcm,
+  encodeAudioFixture,
+  fixtureFile,
+  RECOGNIZABLE_WER,
+  silence,
+  SPEECH_SENTENCES,
+  synthesizeSpeech,
+  TranscriptPool,
+} from '@echopanel/plugin-testkit';
 import { StreamClient } from './__fixtures__/ws-client.js';
 import { stopServer, testServer, waitForHealth } from './__fixtures__/test-server.js';
 

@@ -3,8 +3,16 @@
  */
 // The core pipeline (StreamSession) end to end on the real engine: Silero VAD + faster-whisper tiny.en.
 // It lives here, not in core, because core must not depend on the provider packages.
-import { StreamSession, wordErrorRate, type ASRProvider, type StreamEvent, type StreamSessionOptions } from '@echopanel/core';
-import { concatPcm, RECOGNIZABLE_WER, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/core/testing';
+import { StreamSession, type ASRProvider, type StreamEvent, type StreamSessionOptions } from '@echopanel/core';
+import {
+  concatPcm,
+  RECOGNIZABLE_WER,
+  silence,
+  SPEECH_SENTENCES,
+  synthesizeSpeech,
+  TranscriptPool,
+  wordErrorRate,
+} from '@echopanel/plugin-testkit';
 import type { SileroVadEngine } from '@echopanel/vad-silero';
 import { realFasterWhisper, realSilero, realWhisperCpp, standinTones, standinVoxtral } from './__fixtures__/real-engine.js';
 

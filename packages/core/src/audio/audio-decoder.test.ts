@@ -1,8 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AUDIO_FORMATS, encodeAudioFixture, fixtureDir, fixtureFile, randomBytes, synthesizeSpeech, truncatedCopy, videoWithoutAudio } from '../testing/index.js';
+import { AUDIO_FORMATS, encodeAudioFixture, fixtureDir, fixtureFile, randomBytes, synthesizeSpeech, truncatedCopy, videoWithoutAudio } from '@echopanel/plugin-testkit';
 import { decodeAudioFile, probeAudioFile } from './audio-decoder.js';
-import { encodeWav } from './wav.js';
+import { encodeWav } from '@echopanel/plugin-api';
 
 // Decoding with the real FFmpeg. Transcripts per format are compared on a real server (apps/server
 // audio-upload.test.ts); here: what comes out, what is refused, and that nothing is left behind.

@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { EchoPanelError } from '../errors/echopanel-error.js';
+import { EchoPanelError, sniffContainer } from '@echopanel/plugin-api';
 import type { PcmRecording } from './pcm-recording.js';
-import { sniffContainer } from './wav.js';
 
 /** What the file holds, as FFmpeg reads it. */
 export interface AudioSourceInfo {

@@ -1,4 +1,4 @@
-import type { ModelFormat, ModelResolver } from '../models/model-resolver.js';
+import type { ModelFormat, ModelResolver } from '@echopanel/plugin-api';
 import type { ModelAvailability } from './recommend.js';
 
 /** Which of `names` have weights here, without downloading (for {@link ProviderCandidate.models}). */

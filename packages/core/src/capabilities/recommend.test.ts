@@ -1,5 +1,4 @@
-import { hasErrorCode } from '../errors/echopanel-error.js';
-import type { Device } from '../plugin/provider.js';
+import { type Device, hasErrorCode } from '@echopanel/plugin-api';
 import type { MachineProfile } from './machine-profile.js';
 import { WHISPER_MODEL_CHAIN } from './model-catalog.js';
 import { recommend, RAM_CLASSES, type ModelAvailability, type ProviderCandidate } from './recommend.js';

@@ -1,5 +1,4 @@
-import { EchoPanelError, errorMessage } from '../errors/echopanel-error.js';
-import type { Availability, Device } from '../plugin/provider.js';
+import { type Availability, type Device, EchoPanelError, errorMessage } from '@echopanel/plugin-api';
 import type { MachineProfile } from './machine-profile.js';
 import { MODEL_RESIDENT_MB, WHISPER_MODEL_CHAIN, modelRank } from './model-catalog.js';
 

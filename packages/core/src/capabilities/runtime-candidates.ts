@@ -1,6 +1,4 @@
-import { errorMessage } from '../errors/echopanel-error.js';
-import type { ModelFormat } from '../models/model-resolver.js';
-import type { Availability } from '../plugin/provider.js';
+import { type Availability, errorMessage, type ModelFormat } from '@echopanel/plugin-api';
 import type { EchoPanelRuntime } from '../runtime/create-runtime.js';
 import { detectMachineProfile, type DetectOptions, type MachineProfile } from './machine-profile.js';
 import { WHISPER_MODEL_CHAIN } from './model-catalog.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
-import { EchoPanelError, errorMessage } from '../errors/echopanel-error.js';
+import { EchoPanelError, errorMessage } from '@echopanel/plugin-api';
 import { deepFreeze } from './deep-freeze.js';
 import { applyEnvOverrides } from './env-overrides.js';
 import { formatZodIssues } from './format-zod-issues.js';

@@ -1,5 +1,4 @@
-import { EchoPanelError } from '../errors/echopanel-error.js';
-import type { ASRProvider, RuntimeTuning } from '../plugin/provider.js';
+import { type ASRProvider, EchoPanelError, type RuntimeTuning } from '@echopanel/plugin-api';
 import type { DropPolicy } from './drop-policy.js';
 
 type MaybePromise<T> = T | Promise<T>;

@@ -1,6 +1,4 @@
-import { EchoPanelError } from '../errors/echopanel-error.js';
-import type { DegradeLevelChange } from '../health/provider-health.js';
-import type { RuntimeTuning } from '../plugin/provider.js';
+import { type DegradeLevelChange, EchoPanelError, type RuntimeTuning } from '@echopanel/plugin-api';
 import { CountingProvider } from '../lifecycle/counting-provider.fixture.js';
 import type { DegradeActions } from './degrade-actions.js';
 import { createProviderDegradeActions } from './degrade-actions.js';

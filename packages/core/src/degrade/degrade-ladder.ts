@@ -1,10 +1,14 @@
-import { errorMessage } from '../errors/echopanel-error.js';
-import type { DegradeHealth, DegradeLevelChange } from '../health/provider-health.js';
+import {
+  type Clock,
+  type DegradeHealth,
+  type DegradeLevelChange,
+  errorMessage,
+  type Logger,
+  type RuntimeTuning,
+  silentLogger,
+  systemClock,
+} from '@echopanel/plugin-api';
 import { Listeners } from '../lifecycle/listeners.js';
-import type { Logger } from '../logging/logger.js';
-import { silentLogger } from '../logging/logger.js';
-import { systemClock, type Clock } from '../plugin/clock.js';
-import type { RuntimeTuning } from '../plugin/provider.js';
 import type { DegradeActions } from './degrade-actions.js';
 import { DEFAULT_DEGRADE_SETTINGS, DEGRADE_LEVELS, levelForRtf, severity, type DegradeLevel, type DegradeSettings } from './degrade-level.js';
 

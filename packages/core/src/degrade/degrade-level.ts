@@ -1,4 +1,4 @@
-import type { DegradeLevelName } from '../health/provider-health.js';
+import type { DegradeLevelName } from '@echopanel/plugin-api';
 
 export type DegradeLevel = DegradeLevelName;
 

@@ -1,5 +1,4 @@
-import { pcmFrames } from '../audio/pcm.js';
-import type { TranscriptionEvent } from '../plugin/provider.js';
+import { pcmFrames, type TranscriptionEvent } from '@echopanel/plugin-api';
 import { CountingProvider } from '../lifecycle/counting-provider.fixture.js';
 import { DropPolicy } from './drop-policy.js';
 

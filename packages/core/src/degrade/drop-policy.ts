@@ -1,4 +1,4 @@
-import type { Segment, TranscriptionEvent } from '../plugin/provider.js';
+import type { Segment, TranscriptionEvent } from '@echopanel/plugin-api';
 
 export interface DropGateOptions {
   readonly sampleRate: number;

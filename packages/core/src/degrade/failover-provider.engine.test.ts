@@ -4,11 +4,16 @@
 // come back after a passing probe.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pcmFrames } from '../audio/pcm.js';
-import type { ASRProvider, Segment, TranscriptionEvent } from '../plugin/provider.js';
+import { type ASRProvider, pcmFrames, type Segment, type TranscriptionEvent } from '@echopanel/plugin-api';
 import { createRuntime, type EchoPanelRuntime } from '../runtime/create-runtime.js';
-import { SPEECH_SENTENCES, concatPcm, silence, synthesizeSpeech } from '../testing/speech.js';
-import { RECOGNIZABLE_WER, TranscriptPool } from '../testing/transcript-pool.js';
+import {
+  concatPcm,
+  RECOGNIZABLE_WER,
+  silence,
+  SPEECH_SENTENCES,
+  synthesizeSpeech,
+  TranscriptPool,
+} from '@echopanel/plugin-testkit';
 import { FailoverProvider } from './failover-provider.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');

@@ -1,6 +1,10 @@
-import { EchoPanelError } from '../errors/echopanel-error.js';
-import { pcmFrames } from '../audio/pcm.js';
-import type { Segment, TranscribeOptions, TranscriptionEvent } from '../plugin/provider.js';
+import {
+  EchoPanelError,
+  pcmFrames,
+  type Segment,
+  type TranscribeOptions,
+  type TranscriptionEvent,
+} from '@echopanel/plugin-api';
 import { CountingProvider } from '../lifecycle/counting-provider.fixture.js';
 import { DegradeLadder } from './degrade-ladder.js';
 import { createProviderDegradeActions } from './degrade-actions.js';

@@ -1,24 +1,27 @@
-import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
-import type { ProviderHealth } from '../health/provider-health.js';
+import {
+  type ASRProvider,
+  type Availability,
+  type Clock,
+  type DecodeOptions,
+  EchoPanelError,
+  errorMessage,
+  isEchoPanelError,
+  type Logger,
+  type ModelIdentity,
+  pcmFrames,
+  type ProviderCapabilities,
+  type ProviderHealth,
+  type RuntimeTuning,
+  type Segment,
+  silentLogger,
+  systemClock,
+  type TranscribeOptions,
+  type TranscriptionEvent,
+} from '@echopanel/plugin-api';
 import { Listeners } from '../lifecycle/listeners.js';
 import { synthesizeWarmupAudio } from '../lifecycle/warmup-audio.js';
-import type { Logger } from '../logging/logger.js';
-import { silentLogger } from '../logging/logger.js';
-import { pcmFrames } from '../audio/pcm.js';
-import { systemClock, type Clock } from '../plugin/clock.js';
-import type {
-  ASRProvider,
-  Availability,
-  DecodeOptions,
-  ModelIdentity,
-  ProviderCapabilities,
-  RuntimeTuning,
-  Segment,
-  TranscribeOptions,
-  TranscriptionEvent,
-} from '../plugin/provider.js';
 import type { FailoverControl } from './degrade-actions.js';
-import { ReplayBuffer } from './replay-buffer.js';
+import { ReplayBuffer } from '@echopanel/engine-kit';
 
 export type FailoverSide = 'primary' | 'fallback';
 

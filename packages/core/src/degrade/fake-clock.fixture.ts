@@ -1,4 +1,4 @@
-import type { Clock } from '../plugin/clock.js';
+import type { Clock } from '@echopanel/plugin-api';
 
 /** A clock tests move by hand (the Clock interface is the boundary; timing logic stays real). */
 export class FakeClock implements Clock {

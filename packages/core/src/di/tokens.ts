@@ -1,10 +1,7 @@
 import type { InjectionToken } from 'tsyringe';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { ResolvedConfig } from '../config/schema.js';
-import type { Logger } from '../logging/logger.js';
-import type { Clock } from '../plugin/clock.js';
-import type { PluginContext } from '../plugin/plugin-context.js';
-import type { ModelResolver } from '../models/model-resolver.js';
+import type { Clock, Logger, ModelResolver, PluginContext } from '@echopanel/plugin-api';
 import type { ProviderRegistry } from '../registry/provider-registry.js';
 import type { VadRegistry } from '../registry/vad-registry.js';
 

@@ -1,4 +1,4 @@
-import type { ModelState, ProviderHealth } from './provider-health.js';
+import type { ModelState, ProviderHealth } from '@echopanel/plugin-api';
 
 /** A provider health with no activity yet (a starting point for providers and wrappers). */
 export function idleProviderHealth(provider: string, state: ModelState = 'UNINITIALIZED'): ProviderHealth {

@@ -1,2 +1,1 @@
-export * from './provider-health.js';
 export * from './idle-health.js';

@@ -1,13 +1,23 @@
 // A provider written against the contract for lifecycle, ladder and failover tests. The contract is the outside
 // boundary here: it counts loads/unloads, can gate/fail/hang its load, and decodes through the shared
 // transcribeInChunks so accounting is the real code. Its "engine" describes the audio it was given.
-import { EchoPanelError } from '../errors/echopanel-error.js';
-import type { ProviderHealth } from '../health/provider-health.js';
+import {
+  type ASRProvider,
+  type DecodeOptions,
+  EchoPanelError,
+  type ProviderHealth,
+  type RuntimeTuning,
+  type Segment,
+  type TranscribeOptions,
+} from '@echopanel/plugin-api';
 import { idleProviderHealth } from '../health/idle-health.js';
-import type { ASRProvider, DecodeOptions, RuntimeTuning, Segment, TranscribeOptions } from '../plugin/provider.js';
-import { decodeUtterance, transcribeInChunks, type DecodeRequest } from '../streaming/chunked-transcriber.js';
-import type { RawSegment } from '../streaming/hallucination-guard.js';
-import { InferenceMetrics } from '../streaming/inference-metrics.js';
+import {
+  type DecodeRequest,
+  decodeUtterance,
+  InferenceMetrics,
+  type RawSegment,
+  transcribeInChunks,
+} from '@echopanel/engine-kit';
 
 export interface CountingProviderOptions {
   name?: string;

@@ -1,6 +1,4 @@
-import { errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
-import type { ErrorRecord } from '../health/provider-health.js';
-import type { Clock } from '../plugin/clock.js';
+import { type Clock, errorMessage, type ErrorRecord, isEchoPanelError } from '@echopanel/plugin-api';
 
 /** The last `capacity` errors with times (seed P3-2: not just the last one). */
 export class ErrorHistory {

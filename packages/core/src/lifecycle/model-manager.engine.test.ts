@@ -3,12 +3,16 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pcmFrames } from '../audio/pcm.js';
-import { hasErrorCode } from '../errors/echopanel-error.js';
-import type { ASRProvider } from '../plugin/provider.js';
+import { type ASRProvider, hasErrorCode, pcmFrames } from '@echopanel/plugin-api';
 import { createRuntime, type EchoPanelRuntime } from '../runtime/create-runtime.js';
-import { SPEECH_SENTENCES, concatPcm, silence, synthesizeSpeech } from '../testing/speech.js';
-import { RECOGNIZABLE_WER, TranscriptPool } from '../testing/transcript-pool.js';
+import {
+  concatPcm,
+  RECOGNIZABLE_WER,
+  silence,
+  SPEECH_SENTENCES,
+  synthesizeSpeech,
+  TranscriptPool,
+} from '@echopanel/plugin-testkit';
 import { ModelManager, type ModelStateChange } from './model-manager.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');

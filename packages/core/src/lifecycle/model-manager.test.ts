@@ -1,11 +1,8 @@
-import { EchoPanelError, hasErrorCode } from '../errors/echopanel-error.js';
-import type { ModelState } from '../health/provider-health.js';
-import { pcmFrames } from '../audio/pcm.js';
+import { EchoPanelError, hasErrorCode, type ModelState, pcmFrames, rms } from '@echopanel/plugin-api';
 import { CountingProvider } from './counting-provider.fixture.js';
 import { ModelManager, type ModelStateChange } from './model-manager.js';
 import { MODEL_STATES, MODEL_TRANSITIONS, assertTransition, isLegalTransition } from './model-state-machine.js';
 import { synthesizeWarmupAudio } from './warmup-audio.js';
-import { rms } from '../audio/pcm.js';
 import { DegradeLadder } from '../degrade/degrade-ladder.js';
 
 function track(m: ModelManager): string[] {

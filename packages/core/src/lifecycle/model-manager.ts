@@ -1,20 +1,26 @@
-import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
-import type { DegradeHealth, ErrorRecord, ModelState, ProviderHealth } from '../health/provider-health.js';
+import {
+  type ASRProvider,
+  type Availability,
+  type Clock,
+  type DecodeOptions,
+  type DegradeHealth,
+  EchoPanelError,
+  errorMessage,
+  type ErrorRecord,
+  isEchoPanelError,
+  type Logger,
+  type ModelIdentity,
+  type ModelState,
+  type ProviderCapabilities,
+  type ProviderHealth,
+  type RuntimeTuning,
+  type Segment,
+  silentLogger,
+  systemClock,
+  type TranscribeOptions,
+  type TranscriptionEvent,
+} from '@echopanel/plugin-api';
 import { idleProviderHealth } from '../health/idle-health.js';
-import type { Logger } from '../logging/logger.js';
-import { silentLogger } from '../logging/logger.js';
-import { systemClock, type Clock } from '../plugin/clock.js';
-import type {
-  ASRProvider,
-  Availability,
-  DecodeOptions,
-  ModelIdentity,
-  ProviderCapabilities,
-  RuntimeTuning,
-  Segment,
-  TranscribeOptions,
-  TranscriptionEvent,
-} from '../plugin/provider.js';
 import { ErrorHistory } from './error-history.js';
 import { Listeners } from './listeners.js';
 import { assertTransition } from './model-state-machine.js';

@@ -1,5 +1,4 @@
-import { EchoPanelError } from '../errors/echopanel-error.js';
-import type { ModelState } from '../health/provider-health.js';
+import { EchoPanelError, type ModelState } from '@echopanel/plugin-api';
 
 /**
  * Legal model state transitions (MOD-011 with the seed's gaps closed): ERROR is reachable from every working

@@ -1,4 +1,4 @@
-import type { Clock } from '../plugin/clock.js';
+import type { Clock } from '@echopanel/plugin-api';
 
 export interface RecoveryOptions {
   /** Retry a model that ended in ERROR by itself (default true). */

@@ -1,7 +1,11 @@
-import { EchoPanelError, errorMessage } from '../errors/echopanel-error.js';
-import { pcmFrames } from '../audio/pcm.js';
-import type { ASRProvider, TranscriptionEvent } from '../plugin/provider.js';
-import type { Clock } from '../plugin/clock.js';
+import {
+  type ASRProvider,
+  type Clock,
+  EchoPanelError,
+  errorMessage,
+  pcmFrames,
+  type TranscriptionEvent,
+} from '@echopanel/plugin-api';
 import { synthesizeWarmupAudio } from './warmup-audio.js';
 
 /** 1 = load only; 2 = load + one inference; 3 = load + one inference + `level3Iterations` more. */

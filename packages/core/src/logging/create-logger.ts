@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import type { Logger } from './logger.js';
+import type { Logger } from '@echopanel/plugin-api';
 
 export interface LoggerOptions {
   readonly level?: string;

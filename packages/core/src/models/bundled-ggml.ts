@@ -1,9 +1,7 @@
 import path from 'node:path';
-import { EchoPanelError } from '../errors/echopanel-error.js';
-import { silentLogger, type Logger } from '../logging/logger.js';
-import { CONVERTER_VERSION, convertCt2ToGgml } from './ct2-to-ggml.js';
+import { EchoPanelError, type Logger, type ResolvedModel, silentLogger } from '@echopanel/plugin-api';
+import { CONVERTER_VERSION, convertCt2ToGgml } from '@echopanel/whisper-models';
 import { findModelPackage, type InstalledModelPackage } from './model-package.js';
-import type { ResolvedModel } from './model-resolver.js';
 import { ModelStore } from './model-store.js';
 
 export interface EnsureBundledGgmlOptions {

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { convertCt2ToGgml } from './ct2-to-ggml.js';
+import { convertCt2ToGgml } from '@echopanel/whisper-models';
+import { writeTinyCt2Model } from '@echopanel/whisper-models/testing';
 import { createModelResolver } from './create-model-resolver.js';
 import { ensureBundledGgml } from './bundled-ggml.js';
 import type { CatalogEntry } from './model-catalog.js';
 import { findModelPackage, type InstalledModelPackage } from './model-package.js';
-import { writeTinyCt2Model } from './__fixtures__/ct2-writer.js';
 import { startFileServer, type FileServer, type ServedFile } from './__fixtures__/file-server.js';
 import { TEST_PYTHON } from './__fixtures__/test-python.js';
 

@@ -1,15 +1,23 @@
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EchoPanelError, errorMessage, hasErrorCode } from '../errors/echopanel-error.js';
-import { silentLogger, type Logger } from '../logging/logger.js';
+import {
+  EchoPanelError,
+  errorMessage,
+  hasErrorCode,
+  type Logger,
+  type ModelFormat,
+  type ModelResolver,
+  type ResolvedModel,
+  type ResolveOptions,
+  silentLogger,
+} from '@echopanel/plugin-api';
 import { ensureBundledGgml } from './bundled-ggml.js';
 import { sha256File } from './file-hash.js';
 import type { CatalogEntry } from './model-catalog.js';
 import { readManifest } from './model-manifest.js';
 import { looksLikePath, validateModelName } from './model-name.js';
 import { findModelPackage, type InstalledModelPackage } from './model-package.js';
-import type { ModelFormat, ModelResolver, ResolvedModel, ResolveOptions } from './model-resolver.js';
 import { checkHeader, ModelStore, type ModelStoreOptions } from './model-store.js';
 
 export interface ModelResolverOptions {

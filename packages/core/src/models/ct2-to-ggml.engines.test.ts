@@ -6,11 +6,9 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { synthesizeSpeech, SPEECH_SENTENCES } from '../testing/speech.js';
-import { wordErrorRate } from '../text/wer.js';
-import { convertCt2ToGgml } from './ct2-to-ggml.js';
+import { SPEECH_SENTENCES, synthesizeSpeech, wordErrorRate } from '@echopanel/plugin-testkit';
+import { convertCt2ToGgml, melFilterbank } from '@echopanel/whisper-models';
 import { findModelPackage } from './model-package.js';
-import { melFilterbank } from './mel-filters.js';
 import { TEST_PYTHON } from './__fixtures__/test-python.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '__fixtures__');

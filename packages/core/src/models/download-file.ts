@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { EchoPanelError, isEchoPanelError } from '../errors/echopanel-error.js';
+import { EchoPanelError, isEchoPanelError } from '@echopanel/plugin-api';
 import { hashFileInto } from './file-hash.js';
 
 export interface DownloadProgress {

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { EchoPanelError } from '../errors/echopanel-error.js';
+import { EchoPanelError } from '@echopanel/plugin-api';
 
 export interface FileLock {
   readonly path: string;

@@ -1,4 +1,3 @@
-export * from './model-resolver.js';
 export * from './create-model-resolver.js';
 export * from './model-store.js';
 export * from './model-catalog.js';
@@ -9,8 +8,4 @@ export * from './bundled-ggml.js';
 export * from './download-file.js';
 export * from './progress-bar.js';
 export * from './file-lock.js';
-export * from './ct2-to-ggml.js';
-export * from './ct2-model-file.js';
-export * from './ggml-file.js';
 export { sha256File } from './file-hash.js';
-export { melFilterbank } from './mel-filters.js';

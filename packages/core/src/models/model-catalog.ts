@@ -1,4 +1,4 @@
-import type { ModelFormat } from './model-resolver.js';
+import type { ModelFormat } from '@echopanel/plugin-api';
 
 /** One file of a catalog model. */
 export interface CatalogFile {

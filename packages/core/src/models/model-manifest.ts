@@ -1,7 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EchoPanelError } from '../errors/echopanel-error.js';
-import type { ModelFormat } from './model-resolver.js';
+import { EchoPanelError, type ModelFormat } from '@echopanel/plugin-api';
 
 /** What the store records about every model it holds (`manifest.json` in the model's directory). */
 export interface ModelManifest {

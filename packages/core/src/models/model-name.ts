@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { EchoPanelError } from '../errors/echopanel-error.js';
+import { EchoPanelError } from '@echopanel/plugin-api';
 
 /** `ECHOPANEL_MODEL_DIR`, else `~/.cache/echopanel/models`. */
 export function defaultModelDir(env: NodeJS.ProcessEnv = process.env): string {

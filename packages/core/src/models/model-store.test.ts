@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { convertCt2ToGgml } from './ct2-to-ggml.js';
+import { convertCt2ToGgml } from '@echopanel/whisper-models';
+import { writeTinyCt2Model } from '@echopanel/whisper-models/testing';
 import type { CatalogEntry } from './model-catalog.js';
 import { ModelStore } from './model-store.js';
-import { writeTinyCt2Model } from './__fixtures__/ct2-writer.js';
 import { startFileServer, type FileServer, type ServedFile } from './__fixtures__/file-server.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'model-store-'));

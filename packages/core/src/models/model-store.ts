@@ -2,19 +2,25 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
-import { silentLogger, type Logger } from '../logging/logger.js';
-import type { ModelIdentity } from '../plugin/provider.js';
-import { Ct2ModelFile } from './ct2-model-file.js';
+import {
+  EchoPanelError,
+  errorMessage,
+  isEchoPanelError,
+  type Logger,
+  type ModelFormat,
+  type ModelIdentity,
+  type ResolvedBy,
+  type ResolvedModel,
+  silentLogger,
+} from '@echopanel/plugin-api';
+import { Ct2ModelFile, readGgmlHeader } from '@echopanel/whisper-models';
 import { downloadFile, type DownloadOptions, type DownloadProgress } from './download-file.js';
 import { sha256File } from './file-hash.js';
 import { acquireFileLock } from './file-lock.js';
-import { readGgmlHeader } from './ggml-file.js';
 import { findCatalogEntry, MODEL_CATALOG, type CatalogEntry } from './model-catalog.js';
 import { readManifest, writeManifest, type ModelManifest } from './model-manifest.js';
 import type { InstalledModelPackage } from './model-package.js';
 import { defaultModelDir, storeDir, validateModelName } from './model-name.js';
-import type { ModelFormat, ResolvedBy, ResolvedModel } from './model-resolver.js';
 
 export interface ModelStoreOptions {
   /** Store root (default {@link defaultModelDir}). */

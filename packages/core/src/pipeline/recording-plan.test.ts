@@ -3,9 +3,8 @@
  */
 import { SileroVadEngine } from '@echopanel/vad-silero';
 import { pcmRecording } from '../audio/pcm-recording.js';
-import { rms } from '../audio/pcm.js';
-import { seededRandom } from '../testing/random.js';
-import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '../testing/speech.js';
+import { rms } from '@echopanel/plugin-api';
+import { concatPcm, seededRandom, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/plugin-testkit';
 import { planRecording, type RecordingPlan } from './recording-plan.js';
 
 const RATE = 16000;

@@ -1,5 +1,5 @@
 import type { PcmRecording } from '../audio/pcm-recording.js';
-import type { VoiceActivityDetector } from '../plugin/vad.js';
+import type { VoiceActivityDetector } from '@echopanel/plugin-api';
 import { levelDb as windowLevelDb } from './sound-level.js';
 
 /** A range of samples [start, end) on the recording's timeline. */

@@ -1,7 +1,13 @@
 import type { PcmRecording } from '../audio/pcm-recording.js';
-import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
-import type { ASRProvider, Segment, Word } from '../plugin/provider.js';
-import type { VoiceActivityDetector } from '../plugin/vad.js';
+import {
+  type ASRProvider,
+  EchoPanelError,
+  errorMessage,
+  isEchoPanelError,
+  type Segment,
+  type VoiceActivityDetector,
+  type Word,
+} from '@echopanel/plugin-api';
 import { planRecording, type RecordingPiece, type RecordingPlan } from './recording-plan.js';
 import type { StreamStats } from './stream-events.js';
 import { StreamSession, type SegmentationMode } from './stream-session.js';

@@ -1,4 +1,4 @@
-import { rms } from '../audio/pcm.js';
+import { rms } from '@echopanel/plugin-api';
 
 /** Windows of level history the noise floor is taken from (~8 s of 32 ms windows). */
 const HISTORY = 256;

@@ -1,4 +1,4 @@
-import type { AudioSource, Segment } from '../plugin/provider.js';
+import type { AudioSource, Segment } from '@echopanel/plugin-api';
 
 /** Per-stream sample accounting: received = transcribed + silence + dropped once the stream is done. */
 export interface StreamStats {

@@ -1,9 +1,16 @@
-import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
-import type { Logger } from '../logging/logger.js';
-import { silentLogger } from '../logging/logger.js';
-import type { ASRProvider, AudioSource, Segment, TranscriptionEvent } from '../plugin/provider.js';
-import type { VoiceActivityDetector } from '../plugin/vad.js';
-import { SessionCounter } from '../streaming/session-stats.js';
+import {
+  type ASRProvider,
+  type AudioSource,
+  EchoPanelError,
+  errorMessage,
+  isEchoPanelError,
+  type Logger,
+  type Segment,
+  silentLogger,
+  type TranscriptionEvent,
+  type VoiceActivityDetector,
+} from '@echopanel/plugin-api';
+import { SessionCounter } from '@echopanel/engine-kit';
 import { FrameQueue, type QueuedFrame } from './frame-queue.js';
 import { LocalAgreement } from './local-agreement.js';
 import type { StreamEvent, StreamStats } from './stream-events.js';

@@ -2,9 +2,8 @@
  * @jest-environment ../vad-silero/jest.environment.js
  */
 import { SileroVadEngine } from '@echopanel/vad-silero';
-import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '../testing/speech.js';
-import { rms } from '../audio/pcm.js';
-import { seededRandom } from '../testing/random.js';
+import { concatPcm, seededRandom, silence, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/plugin-testkit';
+import { rms } from '@echopanel/plugin-api';
 import { VadSegmenter, type SegmenterOutput } from './vad-segmenter.js';
 
 const RATE = 16000;

@@ -1,5 +1,5 @@
-import type { VadEvent, VoiceActivityDetector } from '../plugin/vad.js';
-import { SampleBuffer } from './sample-buffer.js';
+import type { VadEvent, VoiceActivityDetector } from '@echopanel/plugin-api';
+import { SampleBuffer } from '@echopanel/engine-kit';
 import { levelDb, SoundLevelTracker } from './sound-level.js';
 
 /** Below this speech probability (and not sound by level) a window is a pause (Silero's negative threshold). */

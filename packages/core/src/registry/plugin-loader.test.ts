@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { echoProviderSource, writePluginPackage } from '../testing/plugin-package.js';
+import { echoProviderSource, writePluginPackage } from '@echopanel/plugin-testkit';
 import { loadPlugin, loadPlugins } from './plugin-loader.js';
-import { PLUGIN_BRAND } from '../plugin/define-provider.js';
+import { PLUGIN_BRAND } from '@echopanel/plugin-api';
 
 // Projects live outside the workspace, so only their own node_modules can satisfy the plugin imports.
 function project(): string {

@@ -2,9 +2,16 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
-import { PLUGIN_API_VERSION, PLUGIN_BRAND, type PluginKind, type ProviderPlugin } from '../plugin/define-provider.js';
-import type { VadPlugin } from '../plugin/define-vad.js';
+import {
+  EchoPanelError,
+  errorMessage,
+  isEchoPanelError,
+  PLUGIN_API_VERSION,
+  PLUGIN_BRAND,
+  type PluginKind,
+  type ProviderPlugin,
+  type VadPlugin,
+} from '@echopanel/plugin-api';
 
 /** A plugin module found and checked. */
 export interface LoadedPlugin {

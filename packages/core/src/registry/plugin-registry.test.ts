@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { defineProvider } from '../plugin/define-provider.js';
-import type { ASRProvider } from '../plugin/provider.js';
-import type { PluginContext } from '../plugin/plugin-context.js';
-import { silentLogger } from '../logging/logger.js';
-import { systemClock } from '../plugin/clock.js';
+import {
+  type ASRProvider,
+  defineProvider,
+  type PluginContext,
+  type ProviderPlugin,
+  silentLogger,
+  systemClock,
+} from '@echopanel/plugin-api';
 import { PluginRegistry } from './plugin-registry.js';
-import type { ProviderPlugin } from '../plugin/define-provider.js';
 import type { RegistryEvent } from './registry-events.js';
 
 const ctx: PluginContext = {

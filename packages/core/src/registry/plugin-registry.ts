@@ -1,8 +1,6 @@
 import type { z } from 'zod';
-import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
+import { EchoPanelError, errorMessage, isEchoPanelError, type Logger, type PluginContext } from '@echopanel/plugin-api';
 import { formatZodIssues } from '../config/format-zod-issues.js';
-import type { Logger } from '../logging/logger.js';
-import type { PluginContext } from '../plugin/plugin-context.js';
 import { instanceKey } from './canonical-key.js';
 import type { RegistryEvent, RegistryListener } from './registry-events.js';
 

@@ -2,9 +2,7 @@ import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import type { ResolvedConfig } from '../config/schema.js';
 import { TOKENS, type PluginContextFactory } from '../di/tokens.js';
-import type { Logger } from '../logging/logger.js';
-import type { ProviderPlugin } from '../plugin/define-provider.js';
-import type { ASRProvider } from '../plugin/provider.js';
+import type { ASRProvider, Logger, ProviderPlugin } from '@echopanel/plugin-api';
 import { PluginRegistry } from './plugin-registry.js';
 
 /** The ASR providers of a runtime. Config slices come from `providers.<name>`. */

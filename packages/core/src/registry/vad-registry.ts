@@ -2,9 +2,7 @@ import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import type { ResolvedConfig } from '../config/schema.js';
 import { TOKENS, type PluginContextFactory } from '../di/tokens.js';
-import type { Logger } from '../logging/logger.js';
-import type { VadPlugin } from '../plugin/define-vad.js';
-import type { VadEngine } from '../plugin/vad.js';
+import type { Logger, VadEngine, VadPlugin } from '@echopanel/plugin-api';
 import { PluginRegistry } from './plugin-registry.js';
 
 /** The VAD plugins of a runtime. The active one's config slice is `vad.options`. */

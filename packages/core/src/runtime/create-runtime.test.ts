@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TOKENS } from '../di/tokens.js';
-import { echoProviderSource, linkPeer, writePluginPackage } from '../testing/plugin-package.js';
+import { echoProviderSource, linkPeer, writePluginPackage } from '@echopanel/plugin-testkit';
 import { createRuntime } from './create-runtime.js';
 import { findProjectPython } from './project-python.js';
 import { mkdirSync } from 'node:fs';

@@ -3,15 +3,18 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { loadConfig, type LoadConfigOptions } from '../config/load-config.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { TOKENS, type PluginContextFactory } from '../di/tokens.js';
-import { EchoPanelError } from '../errors/echopanel-error.js';
-import type { Logger } from '../logging/logger.js';
-import { silentLogger } from '../logging/logger.js';
+import {
+  type Clock,
+  EchoPanelError,
+  type Logger,
+  type ModelResolver,
+  type PluginContext,
+  type ProviderPlugin,
+  silentLogger,
+  systemClock,
+  type VadPlugin,
+} from '@echopanel/plugin-api';
 import { createModelResolver } from '../models/index.js';
-import type { ModelResolver } from '../models/model-resolver.js';
-import { systemClock, type Clock } from '../plugin/clock.js';
-import type { ProviderPlugin } from '../plugin/define-provider.js';
-import type { VadPlugin } from '../plugin/define-vad.js';
-import type { PluginContext } from '../plugin/plugin-context.js';
 import { buildImportMap, importMapInUse } from '../registry/import-map.js';
 import { loadPlugins, type PluginFailure } from '../registry/plugin-loader.js';
 import { ProviderRegistry } from '../registry/provider-registry.js';

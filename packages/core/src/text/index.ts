@@ -1,3 +1,2 @@
-export * from './wer.js';
 export * from './subtitles.js';
 export * from './languages.js';

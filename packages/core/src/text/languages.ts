@@ -1,4 +1,4 @@
-import { EchoPanelError } from '../errors/echopanel-error.js';
+import { EchoPanelError } from '@echopanel/plugin-api';
 
 /** Whisper's language codes (ISO 639-1, plus `haw`, `jw`, `yue`): what a multilingual model can be asked for. */
 export const WHISPER_LANGUAGES: readonly string[] = Object.freeze([

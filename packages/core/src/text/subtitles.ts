@@ -1,4 +1,4 @@
-import type { Segment } from '../plugin/provider.js';
+import type { Segment } from '@echopanel/plugin-api';
 
 function stamp(seconds: number, sep: ',' | '.'): string {
   const ms = Math.max(0, Math.round(seconds * 1000));

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModelResolver, findProjectPython, silentLogger, systemClock, type PluginContext } from '@echopanel/core';
+import { createModelResolver, findProjectPython } from '@echopanel/core';
+import { silentLogger, systemClock, type PluginContext } from '@echopanel/plugin-api';
 import { fasterWhisperConfigSchema, type FasterWhisperConfig, type FasterWhisperConfigInput } from '../config.js';
 import { FasterWhisperProvider } from '../faster-whisper-provider.js';
 
@@ -41,4 +42,4 @@ export function makeProvider(config: FasterWhisperConfigInput = {}, ctx: Partial
   return new FasterWhisperProvider(parsed, testContext(ctx));
 }
 
-export { recordingLogger } from '@echopanel/core/testing';
+export { recordingLogger } from '@echopanel/plugin-testkit';

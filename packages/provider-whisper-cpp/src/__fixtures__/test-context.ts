@@ -1,7 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModelResolver, ensureBundledGgml, findProjectPython, silentLogger, systemClock, type PluginContext, type ResolvedModel } from '@echopanel/core';
+import { createModelResolver, ensureBundledGgml, findProjectPython } from '@echopanel/core';
+import { silentLogger, systemClock, type PluginContext, type ResolvedModel } from '@echopanel/plugin-api';
 import { whisperCppConfigSchema, type WhisperCppConfigInput } from '../config.js';
 import { WhisperCppProvider } from '../whisper-cpp-provider.js';
 
@@ -39,4 +40,4 @@ export function makeProvider(config: WhisperCppConfigInput = {}, ctx: Partial<Pl
   return new WhisperCppProvider(whisperCppConfigSchema.parse(config), testContext(ctx));
 }
 
-export { recordingLogger } from '@echopanel/core/testing';
+export { recordingLogger } from '@echopanel/plugin-testkit';

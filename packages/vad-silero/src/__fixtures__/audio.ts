@@ -1,4 +1,4 @@
-import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/core/testing';
+import { concatPcm, silence, synthesizeSpeech, SPEECH_SENTENCES } from '@echopanel/plugin-testkit';
 
 /**
  * Where speech really is in an espeak-ng utterance: the first and last sample louder than −70 dBFS (|x| > 10).

@@ -6,7 +6,7 @@ import type {
   ProviderHealth,
   Segment,
   TranscribeOptions,
-} from '@echopanel/core';
+} from '@echopanel/plugin-api';
 
 /**
  * The outside boundary of a filter test: an ASR engine that transcribes nothing but records exactly which

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import { Command } from 'commander';
 import { findProjectPython } from '@echopanel/core';
-import { writeTinyCt2Model } from '../../../../../packages/core/src/models/__fixtures__/ct2-writer.js';
+import { writeTinyCt2Model } from '@echopanel/whisper-models/testing';
 import { registerModelsCommand } from './models.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../..');

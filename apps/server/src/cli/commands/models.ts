@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { convertCt2ToGgml } from '@echopanel/whisper-models';
 import {
-  convertCt2ToGgml,
   createProgressBar,
   EchoPanelError,
   ensureBundledGgml,

@@ -1,6 +1,12 @@
-import { isEchoPanelError, errorMessage } from '../errors/echopanel-error.js';
-import { rms } from '../audio/pcm.js';
-import type { DecodeOptions, Segment, TranscribeOptions, TranscriptionEvent } from '../plugin/provider.js';
+import {
+  type DecodeOptions,
+  errorMessage,
+  isEchoPanelError,
+  rms,
+  type Segment,
+  type TranscribeOptions,
+  type TranscriptionEvent,
+} from '@echopanel/plugin-api';
 import { hallucinationReason, segmentConfidence, type HallucinationGuardOptions, type RawSegment } from './hallucination-guard.js';
 import type { SessionCounter } from './session-stats.js';
 

@@ -5,3 +5,5 @@ export * from './engine-runner.js';
 export * from './hallucination-guard.js';
 export * from './chunked-transcriber.js';
 export * from './session-stats.js';
+export * from './replay-buffer.js';
+export * from './sample-buffer.js';

@@ -1,7 +1,11 @@
-import { EchoPanelError, errorMessage, isEchoPanelError } from '../errors/echopanel-error.js';
-import type { Logger } from '../logging/logger.js';
-import { silentLogger } from '../logging/logger.js';
-import type { TranscriptionEvent } from '../plugin/provider.js';
+import {
+  EchoPanelError,
+  errorMessage,
+  isEchoPanelError,
+  type Logger,
+  silentLogger,
+  type TranscriptionEvent,
+} from '@echopanel/plugin-api';
 import { InferenceMetrics } from './inference-metrics.js';
 import { InferenceQueue } from './inference-queue.js';
 

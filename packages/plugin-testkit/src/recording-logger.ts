@@ -1,4 +1,4 @@
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '@echopanel/plugin-api';
 
 /** One call made to a {@link recordingLogger}. */
 export interface LoggedLine {

@@ -2,9 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ffmpegCommand } from '../audio/audio-decoder.js';
-import { fixtureDir } from './speech.js';
 import { seededRandom } from './random.js';
+import { fixtureDir } from './speech.js';
+
+/** The FFmpeg the host decodes with (`ECHOPANEL_FFMPEG`, else `ffmpeg` on PATH). */
+const ffmpeg = (): string => process.env.ECHOPANEL_FFMPEG || 'ffmpeg';
 
 /** One container/codec an OpenAI client may upload, as FFmpeg encodes it. */
 export interface AudioFormat {
@@ -40,7 +42,7 @@ export function encodeAudioFixture(wavPath: string, format: AudioFormat): string
   const out = path.join(fixtureDir(), `format-${key}.${format.ext}`);
   if (!existsSync(out)) {
     const tmp = path.join(fixtureDir(), `tmp-${key}-${process.pid}.${format.ext}`);
-    execFileSync(ffmpegCommand().ffmpeg, ['-nostdin', '-v', 'error', '-y', '-i', wavPath, ...format.args, tmp]);
+    execFileSync(ffmpeg(), ['-nostdin', '-v', 'error', '-y', '-i', wavPath, ...format.args, tmp]);
     renameSync(tmp, out);
   }
   return out;
@@ -51,7 +53,7 @@ export function videoWithoutAudio(): string {
   const out = path.join(fixtureDir(), 'video-no-audio.mp4');
   if (!existsSync(out)) {
     const tmp = path.join(fixtureDir(), `tmp-video-${process.pid}.mp4`);
-    execFileSync(ffmpegCommand().ffmpeg, ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=1:size=64x64:rate=10', '-c:v', 'mpeg4', tmp]);
+    execFileSync(ffmpeg(), ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=1:size=64x64:rate=10', '-c:v', 'mpeg4', tmp]);
     renameSync(tmp, out);
   }
   return out;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decodeWav } from '../audio/wav.js';
+import { decodeWav } from '@echopanel/plugin-api';
 
 export interface SpeechOptions {
   /** espeak-ng voice, e.g. `en-us`, `en-gb`, `en-us+f3`. */

@@ -1,5 +1,3 @@
-import type { InferenceMetricsSnapshot } from '../streaming/inference-metrics.js';
-
 /** Model state as the lifecycle manager and providers report it. */
 export type ModelState = 'UNINITIALIZED' | 'LOADING' | 'WARMING_UP' | 'READY' | 'ERROR' | 'UNLOADING';
 
@@ -107,25 +105,4 @@ export interface FailoverHealth {
   readonly lastSwitch?: { readonly to: 'primary' | 'fallback'; readonly reason: string; readonly at: string };
   /** The primary's own health while the fallback serves. */
   readonly primaryHealth?: ProviderHealth;
-}
-
-/**
- * The ProviderHealth fields that come from an engine's {@link InferenceMetricsSnapshot}, so every provider maps
- * them the same way.
- */
-export function inferenceHealthFields(m: InferenceMetricsSnapshot): Pick<
-  ProviderHealth,
-  'rtf' | 'avgInferMs' | 'p50InferMs' | 'p95InferMs' | 'p99InferMs' | 'inferences' | 'droppedChunks' | 'consecutiveErrors' | 'lastError'
-> {
-  return {
-    rtf: m.rtf,
-    avgInferMs: m.avgInferMs,
-    p50InferMs: m.p50InferMs,
-    p95InferMs: m.p95InferMs,
-    p99InferMs: m.p99InferMs,
-    inferences: m.inferences,
-    droppedChunks: m.droppedChunks,
-    consecutiveErrors: m.consecutiveErrors,
-    ...(m.lastError ? { lastError: m.lastError } : {}),
-  };
 }

@@ -1,4 +1,4 @@
-import { wordErrorRate, type WerResult } from '../text/wer.js';
+import { wordErrorRate, type WerResult } from './wer.js';
 
 /**
  * A single sentence's WER only says "recognizably the sentence": one sentence is too few words for a tighter

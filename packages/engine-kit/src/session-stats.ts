@@ -1,5 +1,4 @@
-import type { SessionStats } from '../health/provider-health.js';
-import type { TranscriptionEvent } from '../plugin/provider.js';
+import type { SessionStats, TranscriptionEvent } from '@echopanel/plugin-api';
 import type { InferenceMetrics } from './inference-metrics.js';
 
 /**

@@ -9,13 +9,13 @@ export interface PluginPackageSpec {
   readonly version?: string;
   /** ESM source of the package's `index.js`. */
   readonly source: string;
-  /** peerDependencies to declare (default: @echopanel/core, zod). */
+  /** peerDependencies to declare (default: @echopanel/plugin-api, zod). */
   readonly peerDependencies?: Record<string, string>;
 }
 
 /**
  * Writes a plugin package into `<projectDir>/node_modules/<name>` as npm would install it, and links the
- * peers it needs (@echopanel/core, zod) from this installation, so a project outside the workspace can load it
+ * peers it needs (@echopanel/plugin-api, zod) from this installation, so a project outside the workspace can load it
  * by name. For plugin authors' integration tests.
  */
 export function writePluginPackage(projectDir: string, spec: PluginPackageSpec): string {
@@ -29,14 +29,14 @@ export function writePluginPackage(projectDir: string, spec: PluginPackageSpec):
         version: spec.version ?? '1.0.0',
         type: 'module',
         exports: { '.': './index.js' },
-        peerDependencies: spec.peerDependencies ?? { '@echopanel/core': '*', zod: '*' },
+        peerDependencies: spec.peerDependencies ?? { '@echopanel/plugin-api': '*', zod: '*' },
       },
       null,
       2,
     ),
   );
   writeFileSync(path.join(dir, 'index.js'), spec.source);
-  linkPeer(projectDir, '@echopanel/core');
+  linkPeer(projectDir, '@echopanel/plugin-api');
   linkPeer(projectDir, 'zod');
   return dir;
 }
@@ -53,7 +53,7 @@ export function linkPeer(projectDir: string, pkg: string): void {
 
 /** Source of a small but real provider plugin: emits `<prefix>: <n> samples` per chunk, with exact accounting. */
 export function echoProviderSource(options: { name?: string; apiVersion?: number; createThrows?: string } = {}): string {
-  return `import { defineProvider } from '@echopanel/core';
+  return `import { defineProvider } from '@echopanel/plugin-api';
 import { z } from 'zod';
 
 class AcmeEcho {

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { EchoPanelError } from '../errors/echopanel-error.js';
+import { EchoPanelError } from '@echopanel/plugin-api';
 
 /** `ggml` in ASCII, read as a little-endian int32 at the start of every whisper.cpp model file. */
 export const GGML_MAGIC = 0x67676d6c;

@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hasErrorCode } from '../errors/echopanel-error.js';
+import { hasErrorCode } from '@echopanel/plugin-api';
 import { convertCt2ToGgml } from './ct2-to-ggml.js';
-import { encodeCt2, tinyTokenBytes, TINY_DIMS, writeTinyCt2Model } from './__fixtures__/ct2-writer.js';
-import { readGgml } from './__fixtures__/ggml-reader.js';
+import { encodeCt2, tinyTokenBytes, TINY_DIMS, writeTinyCt2Model } from './testing/ct2-writer.js';
+import { readGgml } from './testing/ggml-reader.js';
 import { readGgmlHeader } from './ggml-file.js';
 import { melFilterbank } from './mel-filters.js';
 

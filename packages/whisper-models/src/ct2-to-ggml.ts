@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { EchoPanelError } from '../errors/echopanel-error.js';
+import { EchoPanelError } from '@echopanel/plugin-api';
 import { Ct2ModelFile, type TensorValues } from './ct2-model-file.js';
 import { encodeGgmlHeader, type WhisperHparams } from './ggml-file.js';
 import { tokenToBytes } from './gpt2-bytes.js';

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { EchoPanelError } from '../errors/echopanel-error.js';
+import { EchoPanelError } from '@echopanel/plugin-api';
 import { bfloat16ToFloat32, halfToFloat32 } from './half-float.js';
 
 /** CTranslate2 variable dtypes, in the order of its DataType enum. */

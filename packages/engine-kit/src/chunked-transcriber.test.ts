@@ -1,5 +1,4 @@
-import { pcmFrames } from '../audio/pcm.js';
-import type { Segment } from '../plugin/provider.js';
+import { pcmFrames, type Segment } from '@echopanel/plugin-api';
 import { decodeUtterance, transcribeInChunks, type DecodeRequest } from './chunked-transcriber.js';
 import type { RawSegment } from './hallucination-guard.js';
 

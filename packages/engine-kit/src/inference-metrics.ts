@@ -1,3 +1,4 @@
+import type { ProviderHealth } from '@echopanel/plugin-api';
 import { SlidingWindow } from './sliding-window.js';
 
 export interface InferenceMetricsSnapshot {
@@ -65,4 +66,25 @@ export class InferenceMetrics {
       ...(this.last ? { lastError: { ...this.last } } : {}),
     };
   }
+}
+
+/**
+ * The ProviderHealth fields that come from an engine's {@link InferenceMetricsSnapshot}, so every provider maps
+ * them the same way.
+ */
+export function inferenceHealthFields(m: InferenceMetricsSnapshot): Pick<
+  ProviderHealth,
+  'rtf' | 'avgInferMs' | 'p50InferMs' | 'p95InferMs' | 'p99InferMs' | 'inferences' | 'droppedChunks' | 'consecutiveErrors' | 'lastError'
+> {
+  return {
+    rtf: m.rtf,
+    avgInferMs: m.avgInferMs,
+    p50InferMs: m.p50InferMs,
+    p95InferMs: m.p95InferMs,
+    p99InferMs: m.p99InferMs,
+    inferences: m.inferences,
+    droppedChunks: m.droppedChunks,
+    consecutiveErrors: m.consecutiveErrors,
+    ...(m.lastError ? { lastError: m.lastError } : {}),
+  };
 }

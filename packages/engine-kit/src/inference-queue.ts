@@ -1,4 +1,4 @@
-import { EchoPanelError } from '../errors/echopanel-error.js';
+import { EchoPanelError } from '@echopanel/plugin-api';
 
 interface Waiter {
   resolve: () => void;

@@ -1,0 +1,2 @@
+export * from './ct2-writer.js';
+export * from './ggml-reader.js';
