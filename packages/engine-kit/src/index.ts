@@ -7,3 +7,4 @@ export * from './chunked-transcriber.js';
 export * from './session-stats.js';
 export * from './replay-buffer.js';
 export * from './sample-buffer.js';
+export * from './encoder-window.js';
