@@ -21,7 +21,7 @@ const MIN_CALL_SECONDS = 0.002;
 /**
  * One stream's sample-rate converter (libsamplerate, compiled to WebAssembly): keeps the filter state between
  * frames, so frames of any size (one sample, 128, 4096) give the same output as the whole signal at once, and
- * after {@link end} the stream has produced exactly `round(input × toRate / fromRate)` samples.
+ * after {@link StreamResampler.end} the stream has produced exactly `round(input × toRate / fromRate)` samples.
  *
  * Output goes to `onOutput` as it becomes available (after 2 ms of input at the most, plus the filter's few ms).
  * The converter loads asynchronously; input pushed before it is ready waits (in order) and is converted as soon

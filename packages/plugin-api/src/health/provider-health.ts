@@ -23,7 +23,7 @@ export interface SessionStats {
 export interface ProviderHealth {
   readonly provider: string;
   readonly state: ModelState;
-  /** Processing time / audio time over the sliding window (< 1 is faster than real time). */
+  /** Processing time / audio time over the sliding window (below 1 is faster than real time). */
   readonly rtf: number;
   readonly avgInferMs: number;
   readonly p50InferMs: number;

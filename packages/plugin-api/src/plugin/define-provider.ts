@@ -32,7 +32,9 @@ export type ProviderPlugin<Schema extends z.ZodType = z.ZodType, Instance extend
 /**
  * Declares an ASR provider plugin. Export the result as the package's default export.
  * @example
+ * ```ts
  * export default defineProvider({ name: 'acme-echo', apiVersion: 1, configSchema, create: (cfg, ctx) => new AcmeEcho(cfg, ctx) });
+ * ```
  */
 export function defineProvider<Schema extends z.ZodType, Instance extends ASRProvider>(
   definition: ProviderPluginDefinition<Schema, Instance>,
