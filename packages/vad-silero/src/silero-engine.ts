@@ -85,7 +85,7 @@ export class SileroVadEngine implements VadEngine {
     if (rate !== 16000 && rate !== 8000) {
       throw new EchoPanelError(
         'UNSUPPORTED_SAMPLE_RATE',
-        `Silero VAD runs at 16000 or 8000 Hz, not ${rate} Hz; resample the stream first (StreamResampler from @echopanel/core)`,
+        `Silero VAD runs at 16000 or 8000 Hz, not ${rate} Hz; resample the stream first (StreamResampler from @echopanel/plugin-api)`,
         { details: { sampleRate: rate } },
       );
     }

@@ -16,7 +16,7 @@ export function assertSampleRate(rate: number, expected: number, engine: string)
   if (rate !== expected) {
     throw new EchoPanelError(
       'UNSUPPORTED_SAMPLE_RATE',
-      `${engine} takes ${expected} Hz PCM, got ${rate} Hz; resample first (resample or StreamResampler from @echopanel/core)`,
+      `${engine} takes ${expected} Hz PCM, got ${rate} Hz; resample first (resample or StreamResampler from @echopanel/plugin-api)`,
       { details: { sampleRate: rate, expected } },
     );
   }
