@@ -33,13 +33,14 @@ export class LocalAgreement {
   }
 }
 
-function key(word: string): string {
+/** A word as agreement compares it: case and punctuation ignored. */
+export function wordKey(word: string): string {
   return word.toLowerCase().replace(/[^\p{L}\p{N}']/gu, '');
 }
 
 function commonPrefix(a: readonly string[], b: readonly string[]): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
-  while (i < n && key(a[i]) === key(b[i])) i++;
+  while (i < n && wordKey(a[i]) === wordKey(b[i])) i++;
   return i;
 }

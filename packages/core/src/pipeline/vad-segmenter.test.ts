@@ -121,4 +121,38 @@ describe('VadSegmenter (real Silero VAD)', () => {
     // The same hiss throughout is the background, not sound.
     expect((await segment(hiss(6), 1600)).filter((o) => o.type === 'segment')).toHaveLength(0);
   });
+  it('commit ends the utterance where the client says, even across a long pause (endpoint Infinity)', async () => {
+    const a = synthesizeSpeech(SPEECH_SENTENCES[0]).samples;
+    const b = synthesizeSpeech(SPEECH_SENTENCES[3]).samples;
+    const first = concatPcm(silence(0.5), a, silence(1.5), b, silence(0.5));
+    const seg = new VadSegmenter(engine.createDetector({ sampleRate: RATE }), { sampleRate: RATE, maxSegmentSeconds: 15, endpointSilenceSeconds: Infinity });
+    const out: SegmenterOutput[] = [];
+    for (let i = 0; i < first.length; i += 1600) out.push(...(await seg.push(first.subarray(i, Math.min(first.length, i + 1600)))));
+    // Without the commit the pause did not end it.
+    expect(out.filter((o) => o.type === 'segment')).toHaveLength(0);
+    out.push(...seg.commit());
+    expectPartition(out, first.length);
+    const segs = out.filter((o) => o.type === 'segment');
+    expect(segs).toHaveLength(1);
+    expect(segs[0].start).toBeLessThan(0.5 * RATE);
+    expect(segs[0].end).toBeGreaterThanOrEqual(voicedRange(first).end);
+  });
+
+  it('after abandon() the reset detector counts from 0 again: later speech still lands where it is', async () => {
+    const a = synthesizeSpeech(SPEECH_SENTENCES[0]).samples;
+    const seg = new VadSegmenter(engine.createDetector({ sampleRate: RATE }), { sampleRate: RATE, maxSegmentSeconds: 15 });
+    const head = concatPcm(silence(0.5), a.subarray(0, RATE));
+    await seg.push(head);
+    expect(seg.abandon().end).toBe(head.length);
+    const tail = concatPcm(silence(1), a, silence(1));
+    const out: SegmenterOutput[] = [];
+    for (let i = 0; i < tail.length; i += 1600) out.push(...(await seg.push(tail.subarray(i, Math.min(tail.length, i + 1600)))));
+    out.push(...seg.flush());
+    const segs = out.filter((o) => o.type === 'segment');
+    expect(segs).toHaveLength(1);
+    const voiced = voicedRange(tail);
+    expect(segs[0].start).toBeGreaterThan(head.length + voiced.start - 0.5 * RATE);
+    expect(segs[0].start).toBeLessThan(head.length + voiced.start);
+    expect(segs[0].end).toBeGreaterThan(head.length + voiced.end);
+  });
 });

@@ -1,4 +1,4 @@
-import type { VadEvent, VoiceActivityDetector } from '@echopanel/plugin-api';
+import type { VadEvent, VadResult, VoiceActivityDetector } from '@echopanel/plugin-api';
 import { SampleBuffer } from '@echopanel/engine-kit';
 import { levelDb, SoundLevelTracker } from './sound-level.js';
 
@@ -59,6 +59,8 @@ export class VadSegmenter {
   private readonly soundGap: number;
   /** Everything before this index has been output. */
   private classified = 0;
+  /** Where the detector's sample 0 is in the stream: it counts from 0 again after a reset (see {@link abandon}). */
+  private detectorOffset = 0;
   private segStart: number | undefined;
   /** Speech probability per window of the open segment, to find the quietest cut point. */
   private windows: { start: number; end: number; p: number }[] = [];
@@ -113,7 +115,7 @@ export class VadSegmenter {
 
   async push(pcm: Int16Array): Promise<SegmenterOutput[]> {
     this.buffer.append(pcm);
-    const result = await this.detector.push(pcm);
+    const result = shiftResult(await this.detector.push(pcm), this.detectorOffset);
     const out: SegmenterOutput[] = [];
     let w = 0;
     for (const event of result.events) {
@@ -129,7 +131,8 @@ export class VadSegmenter {
     this.cutIfTooLong(out);
     // The detector knows how far back a later speech-start can reach; without that, keep the pre-roll. The
     // prefix padding of that start (or of sound that may yet open one) must still be there too.
-    const settled = Math.min(this.detector.settledSample ?? this.buffer.end - this.preRoll, this.soundRun?.start ?? Infinity);
+    const detectorSettled = this.detector.settledSample;
+    const settled = Math.min(detectorSettled === undefined ? this.buffer.end - this.preRoll : detectorSettled + this.detectorOffset, this.soundRun?.start ?? Infinity);
     this.releaseSilence(out, settled - this.prefix);
     return out;
   }
@@ -174,7 +177,7 @@ export class VadSegmenter {
   /** End of stream: closes open speech and outputs the rest as silence. */
   flush(): SegmenterOutput[] {
     const out: SegmenterOutput[] = [];
-    for (const event of this.detector.flush().events) this.onEvent(event, out);
+    for (const event of shiftResult(this.detector.flush(), this.detectorOffset).events) this.onEvent(event, out);
     if (this.segStart !== undefined) {
       const end = this.pauseStart === undefined ? this.buffer.end : Math.min(this.buffer.end, this.pauseStart + this.suffix);
       this.closeSegment(end, false, out);
@@ -213,6 +216,7 @@ export class VadSegmenter {
     this.windows = [];
     this.buffer.discardBefore(this.buffer.end);
     this.detector.reset();
+    this.detectorOffset = this.buffer.end;
     return range;
   }
 
@@ -269,6 +273,17 @@ export class VadSegmenter {
     }
     this.buffer.discardBefore(this.classified);
   }
+}
+
+/** A detector result with its sample indices moved by `offset` onto the stream's. */
+function shiftResult(r: VadResult, offset: number): VadResult {
+  if (offset === 0) return r;
+  return {
+    windows: r.windows.map((w) => ({ ...w, startSample: w.startSample + offset, endSample: w.endSample + offset })),
+    events: r.events.map((e) =>
+      e.type === 'speech-start' ? { ...e, sample: e.sample + offset } : { ...e, startSample: e.startSample + offset, endSample: e.endSample + offset },
+    ),
+  };
 }
 
 function clamp(v: number, lo: number, hi: number): number {
