@@ -58,6 +58,7 @@ const SYSTEM_TOOLS = [
   { cmd: 'sox', pkg: 'sox', why: 'tests and the eval set' },
   { cmd: 'ffmpeg', pkg: 'ffmpeg', why: 'decoding uploads and `echopanel transcribe` files (mp3, m4a, ogg, webm, flac, wav, …); tests' },
   { cmd: 'openssl', pkg: 'openssl', why: 'tests: the self-signed certificate of the HTTPS/WSS (realtime API) tests' },
+  { cmd: 'redis-server', pkg: 'redis-server', why: 'tests: the Redis behind the batch-jobs queue (BullMQ), started by the tests themselves' },
   { cmd: 'chromium', pkg: 'chromium', why: "the panel's browser tests (the full browser: its headless shell refuses getUserMedia)" },
 ];
 const missingTools = () => SYSTEM_TOOLS.filter((t) => !has(t.cmd));
