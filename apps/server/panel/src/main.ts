@@ -148,6 +148,9 @@ function onMessage(name: SourceName, msg: ServerMessage, offset: number): void {
   switch (msg.type) {
     case 'ready':
       showModel(msg.model, msg.provider);
+      // The server reports the degrade level on joining only when it is not NORMAL (a status follows).
+      ui.degrade.textContent = 'NORMAL';
+      ui.degrade.classList.remove('warn');
       break;
     case 'partial':
       view.setPartial(name, msg.stable, msg.text);

@@ -102,6 +102,9 @@ export class SourceStream {
         this.attempt = 0;
         this.setState('live', 'streaming');
         this.flush();
+      } else if (msg.type === 'status' && msg.shutting_down) {
+        // The server finishes what it has and then ignores audio: keep the rest for the next server.
+        this.setState('reconnecting', 'the server is shutting down');
       }
       this.opts.onMessage(msg, this.offset ?? 0);
     };
