@@ -8,9 +8,16 @@ import { apiErrorBody } from './api-error.js';
 const PUBLIC_ROUTES = new Set(['/health/live', '/']);
 const PUBLIC_PREFIX = '/panel/';
 
+/** WebSocket routes, where browsers cannot set headers. */
+const WEBSOCKET_ROUTES = new Set(['/v1/stream', '/v1/realtime']);
+
+/** Subprotocol prefix by which OpenAI's Realtime SDK sends the key from a browser (`openai-insecure-api-key.KEY`). */
+export const API_KEY_SUBPROTOCOL = 'openai-insecure-api-key.';
+
 /**
  * Requires the API key on every route but `/health/live` and the panel's files: `Authorization: Bearer KEY` or `X-API-Key: KEY`, or
- * (browsers cannot set headers on a WebSocket) `?api_key=KEY` on the WebSocket route.
+ * (browsers cannot set headers on a WebSocket) on the WebSocket routes `?api_key=KEY` or the subprotocol
+ * `openai-insecure-api-key.KEY`.
  */
 export function installApiKey(app: FastifyInstance, apiKey: string | undefined): void {
   if (!apiKey) return;
@@ -34,9 +41,12 @@ function presentedKey(req: FastifyRequest): string | undefined {
   if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
   const x = req.headers['x-api-key'];
   if (typeof x === 'string' && x) return x;
-  if (req.url.startsWith('/v1/stream')) {
+  if (WEBSOCKET_ROUTES.has(req.url.split('?')[0])) {
     const q = (req.query as Record<string, unknown> | undefined)?.api_key;
     if (typeof q === 'string' && q) return q;
+    const offered = req.headers['sec-websocket-protocol']?.split(',').map((p) => p.trim()) ?? [];
+    const key = offered.find((p) => p.startsWith(API_KEY_SUBPROTOCOL))?.slice(API_KEY_SUBPROTOCOL.length);
+    if (key) return key;
   }
   return undefined;
 }

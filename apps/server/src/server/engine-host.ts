@@ -212,11 +212,11 @@ export class EngineHost {
     return this.manager.state === 'READY' ? undefined : this.initError;
   }
 
-  /** A detector for one stream, when VAD segmentation is on and the VAD loaded. */
-  createDetector(): VoiceActivityDetector | undefined {
+  /** A detector for one stream, when VAD segmentation is on and the VAD loaded (`threshold`: the client's own). */
+  createDetector(options: { threshold?: number } = {}): VoiceActivityDetector | undefined {
     if (!this.vad || !this.runtime.config.vad.enabled || !this.vadOn) return undefined;
     try {
-      return this.vad.createDetector({ sampleRate: 16000 });
+      return this.vad.createDetector({ sampleRate: 16000, ...(options.threshold !== undefined ? { threshold: options.threshold } : {}) });
     } catch (err) {
       this.logger.warn({ err: errorMessage(err) }, 'VAD detector could not be created; streaming without VAD');
       return undefined;

@@ -5,7 +5,7 @@ import { EchoPanelError, errorMessage, ffmpegAvailable, ffmpegCommand, silentLog
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { apiErrorBody, toApiError } from './api-error.js';
 import { drainRequest } from './drain-request.js';
-import { assertSafeBind, installApiKey } from './auth.js';
+import { API_KEY_SUBPROTOCOL, assertSafeBind, installApiKey } from './auth.js';
 import { installOriginGuard } from './origin-guard.js';
 import { RequestGate, installRequestGate } from './request-gate.js';
 import { EngineHost } from './engine-host.js';
@@ -17,7 +17,10 @@ import { panelRoute } from './routes/panel-route.js';
 import { streamRoute } from './routes/stream-route.js';
 import { transcriptionRoute } from './routes/transcription-route.js';
 import { SessionRegistry } from './stream/session-registry.js';
-import type { StreamConnection, StreamContext } from './stream/stream-connection.js';
+import { readTlsMaterial } from './tls-options.js';
+import type { LiveConnection, StreamContext } from './stream/stream-connection.js';
+import { realtimeRoute } from './routes/realtime-route.js';
+import { REALTIME_MAX_MESSAGE_BYTES } from './realtime/realtime-events.js';
 
 export interface StartServerOptions {
   readonly runtime: EchoPanelRuntime;
@@ -30,7 +33,7 @@ export interface StartServerOptions {
 }
 
 export interface RunningServer {
-  /** `http://host:port` (the actual port when 0 was asked for). */
+  /** `http://host:port`, or `https://` with `server.tls` (the actual port when 0 was asked for). */
   readonly url: string;
   readonly host: string;
   readonly port: number;
@@ -57,18 +60,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const host = options.host ?? cfg.host;
   const port = options.port ?? cfg.port;
   assertSafeBind(host, cfg.apiKey);
+  const tls = cfg.tls ? readTlsMaterial(cfg.tls, runtime.configDir) : undefined;
 
   const engine = await EngineHost.create({ runtime, logger });
   const gate = new RequestGate(cfg.limits.maxConcurrentRequests, cfg.limits.maxQueuedRequests);
   const metrics = new ServerMetrics(engine, gate);
-  const connections = new Set<StreamConnection>();
+  const connections = new Set<LiveConnection>();
   let accepting = true;
 
   const app = Fastify({
     ...(isPino(logger) ? { loggerInstance: logger as unknown as FastifyBaseLogger } : {}),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
-  });
+    ...(tls ? { https: tls } : {}),
+  }) as FastifyInstance;
   app.setErrorHandler(async (err, req, reply) => {
     const { status, body } = toApiError(err);
     if (status >= 500) logger.error({ err: errorMessage(err), url: req.url }, 'request failed');
@@ -92,7 +97,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     limits: { fileSize: cfg.limits.maxUploadBytes, files: 1, fields: 32, fieldSize: 64 * 1024, parts: 64 },
   });
   // Frames above maxFrameBytes get a clear error from the protocol; only far larger ones hit ws's hard limit.
-  await app.register(websocket, { options: { maxPayload: Math.max(cfg.limits.maxFrameBytes * 4, 1 << 20) } });
+  await app.register(websocket, {
+    options: { maxPayload: Math.max(cfg.limits.maxFrameBytes * 4, REALTIME_MAX_MESSAGE_BYTES), handleProtocols: chooseSubprotocol },
+  });
 
   const streamContext: StreamContext = {
     engine,
@@ -110,6 +117,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   modelsRoute(app, engine, startedAt);
   transcriptionRoute(app, engine, metrics, { resampleOtherRates: cfg.resampleOtherRates, maxUploadSeconds: cfg.limits.maxUploadSeconds });
   streamRoute(app, streamContext, () => accepting);
+  realtimeRoute(app, streamContext, () => accepting);
   await panelRoute(app);
   engine.onStatusChange(() => {
     for (const c of connections) c.sendStatus();
@@ -133,7 +141,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
   logger.info({ url, provider: engine.providerName }, 'server listening; loading the model');
   void ffmpegAvailable().then((ok) => {
     if (!ok) logger.warn({ ffmpeg: ffmpegCommand().ffmpeg }, 'ffmpeg is not installed: uploads will fail with DECODER_UNAVAILABLE (apt-get install ffmpeg, or set ECHOPANEL_FFMPEG)');
@@ -165,6 +173,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   };
 
   return { url, host, port: actualPort, app, engine, initialized, close };
+}
+
+/** The subprotocol answered to a client that offers some: never the one carrying its API key (see auth.ts). */
+function chooseSubprotocol(offered: Set<string>): string | false {
+  for (const p of offered) if (!p.startsWith(API_KEY_SUBPROTOCOL)) return p;
+  return false;
 }
 
 function isPino(logger: Logger): boolean {

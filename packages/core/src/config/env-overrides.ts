@@ -16,6 +16,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly name: string; readonly path
   { name: 'ECHOPANEL_HOST', path: ['server', 'host'], type: 'string', description: 'bind address' },
   { name: 'ECHOPANEL_PORT', path: ['server', 'port'], type: 'number', description: 'port' },
   { name: 'ECHOPANEL_API_KEY', path: ['server', 'apiKey'], type: 'string', description: 'API key required by the server' },
+  { name: 'ECHOPANEL_TLS_CERT', path: ['server', 'tls', 'certFile'], type: 'string', description: 'TLS certificate (PEM) for HTTPS/WSS' },
+  { name: 'ECHOPANEL_TLS_KEY', path: ['server', 'tls', 'keyFile'], type: 'string', description: 'TLS private key (PEM) for HTTPS/WSS' },
   { name: 'ECHOPANEL_MODEL_DIR', path: ['models', 'dir'], type: 'string', description: 'model store directory' },
   { name: 'ECHOPANEL_ALLOW_DOWNLOAD', path: ['models', 'allowDownload'], type: 'boolean', description: 'allow model downloads' },
   { name: 'ECHOPANEL_WHISPER_MODEL', path: ['providers', 'faster-whisper', 'model'], type: 'string', description: 'faster-whisper model' },

@@ -108,6 +108,19 @@ describe('loadConfig', () => {
     expect([config.vad.enabled, config.asr.degrade.enabled, config.server.port]).toEqual([false, true, 9001]);
   });
 
+  it('takes server.tls from the file or from ECHOPANEL_TLS_CERT / ECHOPANEL_TLS_KEY, and wants both files', async () => {
+    const { config } = await loadConfig({ inline: {}, env: { ECHOPANEL_TLS_CERT: '/etc/ep/cert.pem', ECHOPANEL_TLS_KEY: '/etc/ep/key.pem' } });
+    expect(config.server.tls).toEqual({ certFile: '/etc/ep/cert.pem', keyFile: '/etc/ep/key.pem' });
+    await expect(loadConfig({ inline: {}, env: { ECHOPANEL_TLS_CERT: 'cert.pem' } })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringContaining('server.tls.keyFile'),
+    });
+    await expect(loadConfig({ inline: { server: { tls: { certFile: 'c.pem', keyFile: 'k.pem', ca: 'x' } } }, env: {} })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringContaining('ca: unknown key'),
+    });
+  });
+
   it('reports a missing --config file as CONFIG_NOT_FOUND and a syntax error as INVALID_CONFIG', async () => {
     const dir = tempProject();
     await expect(loadConfig({ cwd: dir, configFile: 'nope.config.ts', env: {} })).rejects.toMatchObject({ code: 'CONFIG_NOT_FOUND' });

@@ -55,6 +55,14 @@ export const serverConfigSchema = z
     resampleOtherRates: z.boolean().default(true),
     /** How long SIGTERM waits for in-flight streams to finish. */
     shutdownGraceMs: z.number().int().nonnegative().default(10000),
+    /**
+     * Serve HTTPS and WSS with this PEM certificate (chain) and private key; paths relative to the config file.
+     * Unset = plain HTTP.
+     */
+    tls: z
+      .object({ certFile: z.string().min(1), keyFile: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict()
   .prefault({});

@@ -10,8 +10,9 @@ export class StreamClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: { pred: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
 
-  constructor(url: string, options: { headers?: Record<string, string> } = {}) {
-    this.ws = new WebSocket(url.replace(/^http/, 'ws'), { headers: options.headers });
+  /** `ca`: the certificate to trust for a `wss:` server; `protocols`: subprotocols to offer. */
+  constructor(url: string, options: { headers?: Record<string, string>; ca?: Buffer; protocols?: string[] } = {}) {
+    this.ws = new WebSocket(url.replace(/^http/, 'ws'), options.protocols ?? [], { headers: options.headers, ...(options.ca ? { ca: options.ca } : {}) });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);

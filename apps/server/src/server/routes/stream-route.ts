@@ -16,10 +16,17 @@ export function streamRoute(app: FastifyInstance, ctx: StreamContext, accepting:
 }
 
 /**
- * ws closes a connection whose frame exceeds its payload cap with 1009 but no reason; say what happened (an
- * `error` message and the close reason) so the client can fix it.
+ * A frame far over maxFrameBytes (4×, at least 1 MiB) closes the stream with 1009, and so does one over ws's
+ * payload cap (sized for /v1/realtime's large JSON events), which ws closes without a reason: say what
+ * happened (an `error` message and the close reason) so the client can fix it.
  */
 function explainOversizedFrames(socket: WebSocket, maxFrameBytes: number): void {
+  const hardLimit = Math.max(maxFrameBytes * 4, 1 << 20);
+  // Registered before the connection's own listener: the frame is refused before it is looked at.
+  socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
+    if (size > hardLimit && socket.readyState === socket.OPEN) socket.close(1009);
+  });
   const close = socket.close.bind(socket);
   socket.close = (code?: number, reason?: string | Buffer) => {
     if (code === 1009 && reason === undefined && socket.readyState === socket.OPEN) {

@@ -26,7 +26,14 @@ export interface StreamContext {
   readonly maxSessionSeconds: number;
   readonly resampleOtherRates: boolean;
   /** Live connections (for status broadcasts and shutdown). */
-  readonly connections: Set<StreamConnection>;
+  readonly connections: Set<LiveConnection>;
+}
+
+/** A live WebSocket connection as the server sees it: told about status changes, finished at shutdown. */
+export interface LiveConnection {
+  sendStatus(): void;
+  /** Finishes the connection's audio within `graceMs`, then closes it. */
+  shutdown(graceMs: number): Promise<void>;
 }
 
 type State = 'waiting' | 'streaming' | 'stopping' | 'done';
@@ -39,7 +46,7 @@ const CLOSE = { normal: 1000, goingAway: 1001, unsupported: 1003, policy: 1008, 
  * over a {@link StreamSession}. Misbehaving clients get an `error` message and, where the stream cannot go on, a
  * close with a fitting code; nothing a client sends can crash the server.
  */
-export class StreamConnection {
+export class StreamConnection implements LiveConnection {
   private state: State = 'waiting';
   private session?: StreamSession;
   private stream?: RegisteredStream;
