@@ -183,6 +183,21 @@ describe('GA protocol through the official openai SDK', () => {
     c.rt.close();
   }, 180000);
 
+  it('idle_timeout_ms: that much audio without speech commits an empty item, announced by timeout_triggered', async () => {
+    const c = sdkClient();
+    await c.opened;
+    c.rt.send({ type: 'session.update', session: { type: 'transcription', audio: { input: { turn_detection: { type: 'server_vad', idle_timeout_ms: 1000 } } } } });
+    expect((await c.waitFor((e) => e.type === 'session.updated')).session).toMatchObject({ audio: { input: { turn_detection: { idle_timeout_ms: 1000 } } } });
+    await appendAll((audio) => c.rt.send({ type: 'input_audio_buffer.append', audio }), pcmBytes(new Int16Array(24000 * 1.5)), 4800);
+    const timeout = await c.waitFor((e) => e.type === 'input_audio_buffer.timeout_triggered');
+    expect(timeout).toMatchObject({ audio_start_ms: 0, audio_end_ms: 1000 });
+    const done = await c.waitFor((e) => e.type === `${TRANSCRIPTION}.completed`);
+    expect(done).toMatchObject({ item_id: timeout.item_id, transcript: '' });
+    expect(ofType(c.events, 'input_audio_buffer.committed')).toEqual([expect.objectContaining({ item_id: timeout.item_id })]);
+    expect(ofType(c.events, 'input_audio_buffer.speech_started')).toHaveLength(0);
+    c.rt.close();
+  }, 60000);
+
   it('G.711 µ-law at 8 kHz (audio/pcmu)', async () => {
     const c = sdkClient();
     await c.opened;
