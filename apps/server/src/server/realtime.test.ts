@@ -23,6 +23,7 @@ const POOLED_WER_BOUND = 0.35;
 const tls = selfSignedCert();
 let s: Awaited<ReturnType<typeof testServer>>;
 let url: string;
+let whileLoading: { error: unknown; close: number };
 
 beforeAll(async () => {
   s = await testServer({
@@ -31,6 +32,8 @@ beforeAll(async () => {
     asr: { degrade: { enabled: false } },
   });
   url = s.server.url;
+  const early = new StreamClient(`${url}/v1/realtime?intent=transcription&api_key=${KEY}`, { ca: tls.cert });
+  whileLoading = { error: (await early.waitType('error')).error, close: (await early.closed).code };
   await s.server.initialized;
 }, 300000);
 afterAll(() => stopServer(s), 60000);
@@ -290,6 +293,11 @@ describe('errors', () => {
     expect(c.ws.readyState).toBe(c.ws.OPEN);
     c.ws.close();
   }, 180000);
+
+  it('refuses while the model loads (NOT_READY, close 1013)', () => {
+    expect(whileLoading.error).toMatchObject({ code: 'NOT_READY', message: expect.stringContaining('retry when /health answers 200') });
+    expect(whileLoading.close).toBe(1013);
+  });
 
   it('refuses without the API key (401) and conversation sessions (intent other than transcription)', async () => {
     const anon = new StreamClient(`${url}/v1/realtime?intent=transcription`, { ca: tls.cert });

@@ -98,10 +98,6 @@ export class RealtimeConnection implements LiveConnection {
     this.open();
   }
 
-  get isStreaming(): boolean {
-    return this.state === 'open';
-  }
-
   /** Degrade changes have no event in this protocol; the stream's own behaviour (drops) shows them. */
   sendStatus(): void {}
 
@@ -122,9 +118,10 @@ export class RealtimeConnection implements LiveConnection {
 
   private open(): void {
     const { engine } = this.ctx;
-    if (!engine.readyProvider()) {
-      const r = engine.readiness();
-      return this.refuse('NOT_READY', `the model is not ready (${r.model_state}${r.reason ? `: ${r.reason}` : ''}); retry when /health answers 200`, CLOSE.tryAgain);
+    try {
+      engine.requireProvider();
+    } catch (err) {
+      return this.refuse(codeOf(err), errorMessage(err), CLOSE.tryAgain);
     }
     const joined = this.ctx.sessions.join('realtime', this.id);
     if ('code' in joined) return this.refuse(joined.code, joined.message, CLOSE.tryAgain);
@@ -267,10 +264,11 @@ export class RealtimeConnection implements LiveConnection {
 
   private startPipeline(): Pipeline | undefined {
     const { engine } = this.ctx;
-    const provider = engine.readyProvider();
-    if (!provider) {
-      const r = engine.readiness();
-      this.sendError(serverError('NOT_READY', `the model is not ready (${r.model_state}${r.reason ? `: ${r.reason}` : ''}); the audio was dropped, retry when /health answers 200`));
+    let provider;
+    try {
+      provider = engine.requireProvider();
+    } catch (err) {
+      this.sendError(serverError(codeOf(err), `${errorMessage(err)}; this audio was dropped`));
       return undefined;
     }
     const c = this.config;
