@@ -190,6 +190,35 @@ describe('StreamSession on the real engine', () => {
     // What was kept was still transcribed.
     expect(events.some((e) => e.type === 'final')).toBe(true);
     expect(stats.transcribedSamples).toBeGreaterThan(0);
+    // Every turn still ends; one whose audio was dropped says so.
+    const ended = events.flatMap((e) => (e.type === 'turn-end' ? [e.turn] : []));
+    const done = events.flatMap((e) => (e.type === 'turn-done' ? [e] : []));
+    expect(done.map((e) => e.turn)).toEqual(ended);
+    for (const d of done) if (d.failure) expect(d.failure.code).toBe('AUDIO_DROPPED');
+  });
+
+  it('client turn detection: only commit() ends a turn (not the pause); clear() drops the open turn, counted', async () => {
+    const speech = (i: number) => synthesizeSpeech(SPEECH_SENTENCES[i]).samples;
+    const { session, events } = run({ segmentation: 'vad', turnDetection: 'client' });
+    const parts = [concatPcm(silence(0.3), speech(0), silence(1.2), speech(3), silence(0.3)), concatPcm(speech(1), silence(0.3)), concatPcm(speech(2), silence(0.3))];
+    pushAll(session, parts[0]);
+    session.commit();
+    pushAll(session, parts[1]);
+    session.clear();
+    pushAll(session, parts[2]);
+    session.commit();
+    const stats = await session.end();
+    expectAccounted(stats, parts[0].length + parts[1].length + parts[2].length);
+    expect(stats.dropReasons.cleared).toBeGreaterThan(0);
+    const turnEnds = events.filter((e) => e.type === 'turn-end');
+    expect(turnEnds.map((e) => e.turn)).toEqual([1, 3]);
+    expect(turnEnds[0]).toMatchObject({ start: 0, end: parts[0].length / 16000 });
+    expect(events.filter((e) => e.type === 'cleared').map((e) => e.turn)).toEqual([2]);
+    expect(events.filter((e) => e.type === 'turn-done').map((e) => e.turn)).toEqual([1, 3]);
+    const textOf = (turn: number) => events.flatMap((e) => (e.type === 'final' && e.turn === turn ? [e.segment.text] : [])).join(' ');
+    expect(transcripts.heard(`${SPEECH_SENTENCES[0]} ${SPEECH_SENTENCES[3]}`, textOf(1))).toBeLessThan(RECOGNIZABLE_WER);
+    expect(transcripts.heard(SPEECH_SENTENCES[2], textOf(3))).toBeLessThan(RECOGNIZABLE_WER);
+    expect(textOf(2)).toBe('');
   });
 
   it('abort mid-stream: what was not decoded is dropped with the reason, and done still comes', async () => {
