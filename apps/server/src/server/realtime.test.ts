@@ -295,7 +295,7 @@ describe('errors', () => {
   }, 180000);
 
   it('refuses while the model loads (NOT_READY, close 1013)', () => {
-    expect(whileLoading.error).toMatchObject({ code: 'NOT_READY', message: expect.stringContaining('retry when /health answers 200') });
+    expect(whileLoading.error).toMatchObject({ type: 'server_error', code: 'NOT_READY', message: expect.stringContaining('retry when /health answers 200') });
     expect(whileLoading.close).toBe(1013);
   });
 

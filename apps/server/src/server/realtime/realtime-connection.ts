@@ -90,7 +90,7 @@ export class RealtimeConnection implements LiveConnection {
         this.onMessage(data, isBinary);
       } catch (err) {
         this.logger.error({ err: errorMessage(err) }, 'realtime event handling failed');
-        this.sendError({ type: 'server_error', code: 'INTERNAL_ERROR', message: errorMessage(err), param: null, event_id: null });
+        this.sendError(serverError('INTERNAL_ERROR', errorMessage(err)));
       }
     });
     socket.on('close', () => void this.onClose());
@@ -519,8 +519,9 @@ function deltaEvent(itemId: string, delta: string): Record<string, unknown> {
   return { type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta };
 }
 
+/** An error of the server's side (engine, limits, shutdown), not of a client event. */
 function serverError(code: string, message: string): RealtimeErrorBody {
-  return { type: code === 'INTERNAL_ERROR' ? 'server_error' : 'invalid_request_error', code, message, param: null, event_id: null };
+  return { type: 'server_error', code, message, param: null, event_id: null };
 }
 
 function codeOf(err: unknown): string {
