@@ -5,3 +5,5 @@ export * from './transcript-pool.js';
 export * from './plugin-package.js';
 export * from './wer.js';
 export * from './audio-formats.js';
+export * from './conformance/index.js';
+export * from './scaffold/index.js';

@@ -6,6 +6,7 @@ import { registerTranscribeCommand } from './commands/transcribe.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerPluginCommand } from './commands/plugin.js';
 import { flushCliLog } from './cli-logger.js';
 import { loadRuntime } from './load-runtime.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerModelsCommand(program);
   registerDoctorCommand(program, { loadRuntime: (opts) => loadRuntime({ ...opts, plugins: 'all' }) });
+  registerPluginCommand(program);
   return program;
 }
 

@@ -1,0 +1,1 @@
+export { scaffoldProviderPackage, providerNameOf, type ScaffoldOptions, type ScaffoldResult } from './scaffold-provider.js';
