@@ -74,7 +74,7 @@ async function pkg(options = {}) {
   return speechy;
 }
 async function pkgLean() {
-  // How VadFilter runs it: no per-window objects, 100 ms frames.
+  // The lean path: no per-window objects, 100 ms frames.
   const d = engine.createDetector({ windows: false });
   for (let i = 0; i < audio.length; i += 1600) await d.push(audio.subarray(i, i + 1600));
   d.flush();

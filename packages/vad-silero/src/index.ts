@@ -5,6 +5,3 @@ export * from './speech-segmenter.js';
 export * from './silero-model.js';
 export * from './silero-detector.js';
 export * from './silero-engine.js';
-export * from './vad-stats.js';
-export * from './vad-filter.js';
-export * from './smart-vad-router.js';
