@@ -51,11 +51,13 @@ export interface ConformanceCheck {
 }
 
 const seconds = (pcm: Int16Array) => pcm.length / SAMPLE_RATE;
+/** A transcript in a report line, cut short: enough to see what the provider did. */
+const quote = (text: string, max = 160) => JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
 function recognizable(reference: string, hypothesis: string, what: string): number {
   const w = wordErrorRate(reference, hypothesis).wer;
-  if (w >= RECOGNIZABLE_WER) fail(`${what}: WER ${pct(w)} (≥ ${pct(RECOGNIZABLE_WER)}: not recognizably the utterance): heard ${JSON.stringify(hypothesis)} for ${JSON.stringify(reference)}`);
+  if (w >= RECOGNIZABLE_WER) fail(`${what}: WER ${pct(w)} (≥ ${pct(RECOGNIZABLE_WER)}: not recognizably the utterance): heard ${quote(hypothesis)} for ${JSON.stringify(reference)}`);
   return w;
 }
 
@@ -187,7 +189,7 @@ export const CHECKS: readonly ConformanceCheck[] = [
       c.state.speechRuns.push(run);
       const w = wordErrorRate(whole.text, run.finalText);
       const detail = `pooled WER ${pct(w.wer)} over ${w.referenceWords} words of ${corpus.name} (bound ${pct(c.werBound)})`;
-      if (w.wer > c.werBound) fail(`${detail}; heard ${JSON.stringify(run.finalText)}`);
+      if (w.wer > c.werBound) fail(`${detail}; heard ${quote(run.finalText)}`);
       return detail;
     },
   },
@@ -235,9 +237,9 @@ export const CHECKS: readonly ConformanceCheck[] = [
     async run(c) {
       const p = engine(c);
       const empty = await transcribeOk(p, framesOf(new Int16Array(0)), 'an empty stream');
-      if (finalText(empty)) fail(`an empty stream gave text ${JSON.stringify(finalText(empty))}`);
+      if (finalText(empty)) fail(`an empty stream gave text ${quote(finalText(empty))}`);
       const onlyEmpty = await transcribeOk(p, emptyFrames(5), 'empty frames');
-      if (finalText(onlyEmpty)) fail(`empty frames gave text ${JSON.stringify(finalText(onlyEmpty))}`);
+      if (finalText(onlyEmpty)) fail(`empty frames gave text ${quote(finalText(onlyEmpty))}`);
       const u = corpusOf(c).utterances[1];
       const odd = await transcribeOk(p, framesOf(u.samples, [1, 0, 3, 333, 2, 4097, 1]), 'odd frames');
       const w = recognizable(u.text, finalText(odd), 'odd frames');
@@ -252,7 +254,7 @@ export const CHECKS: readonly ConformanceCheck[] = [
     async run(c) {
       const segments = await transcribeOk(engine(c), framesOf(silence(5)), '5 s of silence');
       const text = segments.map((s) => s.text.trim()).filter(Boolean);
-      if (text.length > 0) fail(`5 s of silence gave ${JSON.stringify(text)}`);
+      if (text.length > 0) fail(`5 s of silence gave ${text.length} segment(s) with text: ${quote(text.join(' | '))}`);
       return '5 s of zeros: no text';
     },
   },
@@ -342,7 +344,7 @@ export const CHECKS: readonly ConformanceCheck[] = [
       const w = recognizable(u.text, finalText(segments), 'decode');
       timesInside(segments, seconds(u.samples), 'decode (offset 100 s)', 100);
       const none = await p.decode!(new Int16Array(0), { sampleRate: SAMPLE_RATE });
-      if (finalText(none)) fail(`decode of no samples gave ${JSON.stringify(finalText(none))}`);
+      if (finalText(none)) fail(`decode of no samples gave ${quote(finalText(none))}`);
       return `WER ${pct(w)}, times offset by 100 s`;
     },
   },
@@ -358,7 +360,7 @@ export const CHECKS: readonly ConformanceCheck[] = [
       timesInside(segments, seconds(whole.samples), 'decodeRecording');
       const w = wordErrorRate(whole.text, finalText(segments));
       const detail = `WER ${pct(w.wer)} over ${w.referenceWords} words (bound ${pct(c.werBound)})`;
-      if (w.wer > c.werBound) fail(`${detail}; heard ${JSON.stringify(finalText(segments))}`);
+      if (w.wer > c.werBound) fail(`${detail}; heard ${quote(finalText(segments))}`);
       return detail;
     },
   },

@@ -2,7 +2,7 @@ import { concatPcm, silence, SPEECH_SENTENCES, synthesizeSpeech } from '../speec
 import { normalizeTranscript } from '../wer.js';
 import type { ConformanceCorpus, ConformanceOptions } from './types.js';
 
-/** Speech synthesized by espeak-ng from {@link SPEECH_SENTENCES}, alternating US and UK voices (49 words). */
+/** Speech synthesized by espeak-ng from {@link SPEECH_SENTENCES}, alternating US and UK voices (50 words). */
 export function speechCorpus(): ConformanceCorpus {
   return {
     name: 'espeak-ng speech',
