@@ -65,7 +65,11 @@ function sdkClient(): { rt: OpenAIRealtimeWS; events: ServerMessage[]; opened: P
   const waiters: { pred: (e: ServerMessage) => boolean; resolve: (e: ServerMessage) => void }[] = [];
   rt.on('event', (e) => {
     events.push(e as unknown as ServerMessage);
-    for (const w of [...waiters]) if (w.pred(e as unknown as ServerMessage)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(e as unknown as ServerMessage));
+    for (const w of [...waiters]) {
+      if (!w.pred(e as unknown as ServerMessage)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(e as unknown as ServerMessage);
+    }
   });
   // API errors arrive as events too; the SDK also raises them here.
   rt.on('error', () => undefined);

@@ -274,32 +274,37 @@ export class RealtimeConnection implements LiveConnection {
     const c = this.config;
     const td = c.turnDetection;
     const asr = engine.asrConfig;
-    const items = new Map<number, Item>();
-    const baseMs = this.retiredMs;
-    let pipeline: Pipeline | undefined;
-    const session = new StreamSession({
-      provider,
-      detector: engine.createDetector(td ? { threshold: td.threshold } : {}),
-      segmentation: asr.segmentation,
-      sampleRate: TARGET_RATE,
-      language: c.transcription.language ?? asr.language,
-      source: 'realtime',
-      prompt: c.transcription.prompt,
-      maxSegmentSeconds: asr.maxSegmentSeconds,
-      partialIntervalSeconds: asr.partialIntervalSeconds,
-      prefixPaddingSeconds: td ? td.prefix_padding_ms / 1000 : asr.prefixPaddingSeconds,
-      endpointSilenceSeconds: td ? td.silence_duration_ms / 1000 : asr.endpointSilenceSeconds,
-      turnDetection: td ? 'vad' : 'client',
-      contextPrompt: asr.contextPrompt,
-      chunkSeconds: asr.chunkSeconds,
-      counter: engine.sessionCounter,
-      load: engine.loadControl(),
-      logger: this.logger.child({ session: this.id }),
-      onEvent: (e) => this.onStreamEvent(pipeline!, e),
-      onDecode: (ms, seconds) => this.ctx.metrics.decodeObserved(ms, seconds),
-    });
-    const input = new RealtimeAudioInput(c.format, TARGET_RATE, (pcm) => this.deliver(session, pcm));
-    pipeline = { session, input, key: pipelineKey(c), baseMs, items, speaking: false, idleCommit: false };
+    // The callbacks run only after construction (the session and the resampler deliver asynchronously).
+    const pipeline: Pipeline = {
+      session: new StreamSession({
+        provider,
+        detector: engine.createDetector(td ? { threshold: td.threshold } : {}),
+        segmentation: asr.segmentation,
+        sampleRate: TARGET_RATE,
+        language: c.transcription.language ?? asr.language,
+        source: 'realtime',
+        prompt: c.transcription.prompt,
+        maxSegmentSeconds: asr.maxSegmentSeconds,
+        partialIntervalSeconds: asr.partialIntervalSeconds,
+        prefixPaddingSeconds: td ? td.prefix_padding_ms / 1000 : asr.prefixPaddingSeconds,
+        endpointSilenceSeconds: td ? td.silence_duration_ms / 1000 : asr.endpointSilenceSeconds,
+        turnDetection: td ? 'vad' : 'client',
+        contextPrompt: asr.contextPrompt,
+        chunkSeconds: asr.chunkSeconds,
+        counter: engine.sessionCounter,
+        load: engine.loadControl(),
+        logger: this.logger.child({ session: this.id }),
+        onEvent: (e) => this.onStreamEvent(pipeline, e),
+        onDecode: (ms, seconds) => this.ctx.metrics.decodeObserved(ms, seconds),
+      }),
+      input: new RealtimeAudioInput(c.format, TARGET_RATE, (pcm) => this.deliver(pipeline.session, pcm)),
+      key: pipelineKey(c),
+      baseMs: this.retiredMs,
+      items: new Map<number, Item>(),
+      speaking: false,
+      idleCommit: false,
+    };
+    const { session } = pipeline;
     this.pipeline = pipeline;
     this.live.add(session);
     void session.whenDone().finally(() => this.live.delete(session));

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { betaSessionSchema, gaSessionSchema } from './realtime-session-config.js';
 
 /** Largest audio one `input_audio_buffer.append` may carry (OpenAI's limit), decoded. */

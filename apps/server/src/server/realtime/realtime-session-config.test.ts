@@ -1,4 +1,4 @@
-import { parseClientEvent, RealtimeRequestError } from './realtime-events.js';
+import { parseClientEvent, type RealtimeRequestError } from './realtime-events.js';
 import { DEFAULT_SESSION_CONFIG, applyBetaSession, applyGaSession, betaSessionObject, gaSessionObject } from './realtime-session-config.js';
 
 function ga(session: Record<string, unknown>) {
