@@ -132,14 +132,6 @@ describe('FasterWhisperProvider (real faster-whisper worker, tiny.en)', () => {
     for (const w of words) expect(w.probability).toBeGreaterThan(0);
   });
 
-  it('decodes an utterance one-shot with its offset', async () => {
-    const speech = synthesizeSpeech(SPEECH_SENTENCES[1]);
-    const segs = await provider.decode(speech.samples, { sampleRate: 16000, offsetSeconds: 100 });
-    expect(transcripts.heard(SPEECH_SENTENCES[1], segs.map((s) => s.text).join(' '))).toBeLessThan(RECOGNIZABLE_WER);
-    expect(segs[0].start).toBeGreaterThanOrEqual(100);
-    expect(await provider.decode(new Int16Array(0), { sampleRate: 16000 })).toEqual([]);
-  });
-
   it('serializes two concurrent streams on one model; both complete and are correct', async () => {
     // Each sentence padded to exactly one 6 s chunk, so chunk cuts fall between sentences.
     const padded = (text: string, voice?: string) => {

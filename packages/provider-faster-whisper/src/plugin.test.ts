@@ -1,16 +1,7 @@
-import { PLUGIN_API_VERSION, PLUGIN_BRAND } from '@echopanel/plugin-api';
 import plugin, { FasterWhisperProvider } from './index.js';
 import { recordingLogger, testContext, TEST_PYTHON } from './__fixtures__/test-context.js';
 
 describe('faster-whisper plugin', () => {
-  it('is a branded provider plugin for this host API', () => {
-    expect(plugin.kind).toBe('provider');
-    expect(plugin[PLUGIN_BRAND]).toBe('provider');
-    expect(plugin.name).toBe('faster-whisper');
-    expect(plugin.apiVersion).toBe(PLUGIN_API_VERSION);
-    expect(plugin.version).toMatch(/^\d+\.\d+\.\d+/);
-  });
-
   it('defaults the config slice and rejects what it does not know', () => {
     expect(plugin.configSchema.parse({})).toEqual({
       model: 'tiny.en',

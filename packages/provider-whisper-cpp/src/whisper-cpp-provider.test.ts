@@ -162,10 +162,6 @@ describe('WhisperCppProvider (real whisper.cpp through smart-whisper, converted 
     expect(provider.health().inferences).toBe(before);
   });
 
-  it('rejects audio that is not 16 kHz', async () => {
-    await expect(provider.decode(new Int16Array(16000), { sampleRate: 8000 })).rejects.toMatchObject({ code: 'UNSUPPORTED_SAMPLE_RATE' });
-  });
-
   it('applies degrade-ladder tuning (chunk size and beam) and reports what it applied', async () => {
     const applied = await provider.tune({ chunkSeconds: 2, beamSize: 1 });
     expect(applied).toEqual({ chunkSeconds: 2, beamSize: 1 });

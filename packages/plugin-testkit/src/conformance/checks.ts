@@ -91,11 +91,12 @@ export const CHECKS: readonly ConformanceCheck[] = [
       if (p.apiVersion !== PLUGIN_API_VERSION) fail(`apiVersion is ${String(p.apiVersion)}; this plugin API is ${PLUGIN_API_VERSION}`);
       if (typeof p.name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(p.name)) fail(`name ${JSON.stringify(p.name)} is not a lower-case config key (a-z, 0-9, . _ -)`);
       if (typeof p.create !== 'function') fail('create is not a function');
+      if (p.version !== undefined && (typeof p.version !== 'string' || !/^\d+\.\d+\.\d+/.test(p.version))) fail(`version ${JSON.stringify(p.version)} is not a semver string`);
       const schema = p.configSchema as { safeParse?: (v: unknown) => { success: boolean; error?: { message: string } } } | undefined;
       if (typeof schema?.safeParse !== 'function') fail('configSchema is not a zod schema (no safeParse)');
       const parsed = schema.safeParse(options.config ?? {});
       if (!parsed.success) fail(`configSchema rejects the config ${JSON.stringify(options.config ?? {})}: ${parsed.error?.message ?? 'invalid'}`);
-      return `'${p.name}', API ${PLUGIN_API_VERSION}`;
+      return `'${p.name}'${p.version ? ` ${String(p.version)}` : ''}, API ${PLUGIN_API_VERSION}`;
     },
   },
   {
@@ -305,23 +306,26 @@ export const CHECKS: readonly ConformanceCheck[] = [
   },
   {
     id: 'error-codes',
-    title: 'errors carry a code (audio at a rate the provider does not take)',
+    title: 'errors carry a code: audio at another rate is UNSUPPORTED_SAMPLE_RATE (or accepted); a source error is passed on',
     needs: 'engine',
     async run(c) {
       const p = engine(c);
       const notes: string[] = [];
-      const r = await collect(p, framesOf(new Int16Array(44100)), { sampleRate: 44100 });
-      if (r.error === undefined) notes.push('transcribe accepts 44.1 kHz');
-      else if (!hasCode(r.error)) fail(`transcribe at 44.1 kHz threw ${describeError(r.error)}`);
-      else notes.push(`transcribe at 44.1 kHz: ${(r.error as { code: string }).code}`);
+      const rejected = (what: string, err: unknown) => {
+        if (err === undefined) return notes.push(`${what} accepted`);
+        if (!hasCode(err)) fail(`${what} threw ${describeError(err)}`);
+        if ((err as { code: string }).code !== 'UNSUPPORTED_SAMPLE_RATE') fail(`${what} threw ${describeError(err)}; the contract's code for this is UNSUPPORTED_SAMPLE_RATE`);
+        return notes.push(`${what}: UNSUPPORTED_SAMPLE_RATE`);
+      };
+      rejected('transcribe at 44.1 kHz', (await collect(p, framesOf(new Int16Array(44100)), { sampleRate: 44100 })).error);
       if (p.capabilities.decode && p.decode) {
-        const err = await p.decode(new Int16Array(8000), { sampleRate: 8000 }).then(
-          () => undefined,
-          (e: unknown) => e ?? new Error('rejected with nothing'),
+        rejected(
+          'decode at 8 kHz',
+          await p.decode(new Int16Array(8000), { sampleRate: 8000 }).then(
+            () => undefined,
+            (e: unknown) => e ?? new Error('rejected with nothing'),
+          ),
         );
-        if (err === undefined) notes.push('decode accepts 8 kHz');
-        else if (!hasCode(err)) fail(`decode at 8 kHz threw ${describeError(err)}`);
-        else notes.push(`decode at 8 kHz: ${(err as { code: string }).code}`);
       }
       const source = (async function* () {
         yield new Int16Array(1600);
