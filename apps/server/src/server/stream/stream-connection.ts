@@ -273,6 +273,12 @@ export class StreamConnection implements LiveConnection {
       case 'done':
         this.finishStream(e.stats);
         break;
+      case 'speech-start':
+      case 'turn-end':
+      case 'turn-done':
+      case 'cleared':
+        // Turns are what the realtime API reports as items; this protocol's unit is the final.
+        break;
     }
   }
 
