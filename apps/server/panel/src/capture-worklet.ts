@@ -1,4 +1,3 @@
-/// <reference path="./worklet-globals.d.ts" />
 /**
  * AudioWorklet processor: collects the mono input (the node is set to one channel, so Web Audio downmixes) into
  * frames of about 100 ms and posts them to the page, which sends them as `pcm_f32le` at the context's rate.

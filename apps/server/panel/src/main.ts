@@ -32,6 +32,7 @@ const ui = {
   file: $<HTMLInputElement>('file'),
   uploadProgress: $<HTMLProgressElement>('upload-progress'),
   uploadState: $('upload-state'),
+  notice: $('notice'),
   format: $<HTMLSelectElement>('format'),
   export: $<HTMLButtonElement>('export'),
   copy: $<HTMLButtonElement>('copy'),
@@ -286,13 +287,11 @@ ui.file.addEventListener('change', () => {
   if (file) void upload(file);
 });
 ui.export.addEventListener('click', () => download(exported(ui.format.value as ExportFormat)));
-ui.copy.addEventListener('click', async () => {
-  try {
-    await navigator.clipboard.writeText(exported('txt').body);
-    ui.uploadState.textContent = 'Transcript copied';
-  } catch (err) {
-    alertUser(`Copy failed: ${String(err)}`);
-  }
+ui.copy.addEventListener('click', () => {
+  navigator.clipboard.writeText(exported('txt').body).then(
+    () => (ui.notice.textContent = 'Transcript copied'),
+    (err: unknown) => alertUser(`Copy failed: ${String(err)}`),
+  );
 });
 ui.clear.addEventListener('click', () => view.clear());
 

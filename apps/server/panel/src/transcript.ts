@@ -65,7 +65,7 @@ export class TranscriptView {
     if (!el) {
       el = document.createElement('p');
       el.className = `partial lane-${cssName(source)}`;
-      el.append(span('who', laneName(source)), span('stable', ''), span('unstable', ''));
+      el.append(span('who', laneName(source)), ' ', span('stable', ''), span('unstable', ''));
       this.partialEls.set(source, el);
       this.partials.append(el);
     }

@@ -15,8 +15,8 @@ export function chromiumPath(): string {
 }
 
 /**
- * Headless Chromium whose microphone plays `wav` once (then silence), with every permission prompt
- * answered yes (getUserMedia, getDisplayMedia: the fake screen share has no audio).
+ * Headless Chromium whose fake audio device plays `wav` from the start at each capture, once (then silence), with
+ * every permission prompt answered yes: getUserMedia gets it, and getDisplayMedia a fake screen with it as audio.
  */
 export function launchChromium(wav: string): Promise<Browser> {
   return chromium.launch({
@@ -26,7 +26,6 @@ export function launchChromium(wav: string): Promise<Browser> {
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${wav}%noloop`,
-      '--autoplay-policy=no-user-gesture-required',
       ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
     ],
   });
