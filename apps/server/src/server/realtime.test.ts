@@ -335,6 +335,22 @@ describe('accuracy over the whole file', () => {
   });
 });
 
+describe('shutdown', () => {
+  it('a server stopping finishes the open utterance (committed, completed), then closes with 1001', async () => {
+    const c = sdkClient();
+    await c.opened;
+    await c.waitFor((e) => e.type === 'session.created');
+    const closed = new Promise<number>((resolve) => c.rt.socket.once('close', (code: number) => resolve(code)));
+    // Speech without the pause that would end it: only the shutdown does.
+    await appendAll((audio) => c.rt.send({ type: 'input_audio_buffer.append', audio }), pcmBytes(await resample(concatPcm(silence(0.3), speech(3)), 16000, 24000)), 4800);
+    await s.server.close({ graceMs: 20000 });
+    expect(await closed).toBe(1001);
+    const done = c.events.find((e) => e.type === `${TRANSCRIPTION}.completed`);
+    expect(ofType(c.events, 'input_audio_buffer.committed')).toEqual([expect.objectContaining({ item_id: done?.item_id })]);
+    expect(wordErrorRate(SPEECH_SENTENCES[3], done?.transcript as string).wer).toBeLessThan(RECOGNIZABLE_WER);
+  }, 60000);
+});
+
 function heard(reference: string, hypothesis: string): void {
   expect(transcripts.heard(reference, hypothesis)).toBeLessThan(RECOGNIZABLE_WER);
 }

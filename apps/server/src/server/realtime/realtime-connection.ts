@@ -103,7 +103,7 @@ export class RealtimeConnection implements LiveConnection {
 
   /** Server shutdown: what was appended is transcribed and sent within `graceMs`, then the socket closes. */
   async shutdown(graceMs: number): Promise<void> {
-    if (this.state === 'open') this.finish('server shutting down');
+    if (this.state === 'open') this.finish('server shutting down', CLOSE.goingAway);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
     const r = await Promise.race([this.drained(), timedOut]);
@@ -450,15 +450,15 @@ export class RealtimeConnection implements LiveConnection {
   private tooLong(): void {
     if (this.state !== 'open') return;
     this.sendError(serverError('SESSION_TOO_LONG', `the session reached server.limits.maxSessionSeconds (${this.ctx.maxSessionSeconds} s); it is being finished`));
-    this.finish('session too long');
+    this.finish('session too long', CLOSE.normal);
   }
 
   /** No more events are taken: the audio so far is transcribed and reported, then the socket closes. */
-  private finish(reason: string): void {
+  private finish(reason: string, closeCode: number): void {
     this.state = 'finishing';
     this.logger.info({ session: this.id, reason }, 'realtime session finishing');
     this.enqueue(() => this.retire());
-    void this.drained().then(() => this.close(CLOSE.normal, 'done'));
+    void this.drained().then(() => this.close(closeCode, reason));
   }
 
   /** Settles when every queued operation ran and every pipeline reported `done`. */
