@@ -24,10 +24,10 @@ describe('voxtral plugin', () => {
 
   it('takes binary and model dir from VOXTRAL_BIN / VOXTRAL_MODEL_DIR, relative paths from the config dir', async () => {
     const model = makeModelDir();
-    const fromEnv = mod.default.create(mod.voxtralConfigSchema.parse({}), pluginContext({ VOXTRAL_BIN: STANDIN, VOXTRAL_MODEL_DIR: model }));
+    const fromEnv = await mod.default.create(mod.voxtralConfigSchema.parse({}), pluginContext({ VOXTRAL_BIN: STANDIN, VOXTRAL_MODEL_DIR: model }));
     expect(fromEnv).toMatchObject({ name: 'voxtral', binary: STANDIN, modelDir: model });
     expect(await fromEnv.availability()).toEqual({ available: true });
-    const relative = mod.default.create(
+    const relative = await mod.default.create(
       mod.voxtralConfigSchema.parse({ modelDir: 'weights/voxtral' }),
       pluginContext({ VOXTRAL_BIN: undefined, VOXTRAL_MODEL_DIR: undefined }, '/srv/app'),
     );

@@ -42,11 +42,11 @@ function countingPlugin(name = 'counter') {
         unload: async () => {
           unloaded.push(config.prefix);
         },
-        transcribe: async function* () {},
+        async *transcribe() {},
         health: () => {
           throw new Error('not used');
         },
-      } as ASRProvider;
+      };
     },
   });
   return { plugin, created, unloaded };
@@ -148,9 +148,9 @@ function countingPluginInstance(): ASRProvider {
     availability: async () => ({ available: true }),
     load: async () => undefined,
     unload: async () => undefined,
-    transcribe: async function* () {},
+    async *transcribe() {},
     health: () => {
       throw new Error('not used');
     },
-  } as ASRProvider;
+  };
 }

@@ -18,8 +18,11 @@ export interface ProviderPluginDefinition<Schema extends z.ZodType = z.ZodType, 
   readonly apiVersion: number;
   /** Validates and defaults the plugin's slice of config (`providers.<name>`). */
   readonly configSchema: Schema;
-  /** Makes a provider from the validated, defaulted slice. */
-  readonly create: (config: z.output<Schema>, ctx: PluginContext) => Instance | Promise<Instance>;
+  /**
+   * Makes a provider from the validated, defaulted slice. A method, so a plugin of any schema is a `ProviderPlugin`
+   * (the host parses the slice with the plugin's own schema before it calls this).
+   */
+  create(config: z.output<Schema>, ctx: PluginContext): Instance | Promise<Instance>;
   /** Plugin package version, shown by `echopanel providers`. */
   readonly version?: string;
   readonly description?: string;

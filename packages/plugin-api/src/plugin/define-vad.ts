@@ -7,7 +7,8 @@ export interface VadPluginDefinition<Schema extends z.ZodType = z.ZodType, Insta
   readonly name: string;
   readonly apiVersion: number;
   readonly configSchema: Schema;
-  readonly create: (config: z.output<Schema>, ctx: PluginContext) => Instance | Promise<Instance>;
+  /** Makes the engine from the validated, defaulted slice (a method for the same reason as a provider's). */
+  create(config: z.output<Schema>, ctx: PluginContext): Instance | Promise<Instance>;
   readonly version?: string;
   readonly description?: string;
 }
