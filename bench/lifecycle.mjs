@@ -73,7 +73,7 @@ for (const preload of [false, true]) {
     let killedAt;
     let firstFallback;
     let samples = 0;
-    for await (const s of fp.transcribe(pcmFrames(pcm, 1600), {
+    for await (const _ of fp.transcribe(pcmFrames(pcm, 1600), {
       sampleRate: 16000,
       onEvent: (e) => {
         if ('samples' in e) samples += e.samples;

@@ -1,4 +1,4 @@
-import plugin, { FasterWhisperProvider } from './index.js';
+import plugin from './index.js';
 import { recordingLogger, testContext, TEST_PYTHON } from './__fixtures__/test-context.js';
 
 describe('faster-whisper plugin', () => {
@@ -25,10 +25,10 @@ describe('faster-whisper plugin', () => {
 
   it('takes the host python unless the slice names one (relative to the config dir)', async () => {
     const ctx = testContext({ configDir: '/srv/app' });
-    expect((await plugin.create(plugin.configSchema.parse({}), ctx)) as FasterWhisperProvider).toHaveProperty('pythonPath', TEST_PYTHON);
-    const rel = (await plugin.create(plugin.configSchema.parse({ pythonPath: '.venv/bin/python' }), ctx)) as FasterWhisperProvider;
+    expect(await plugin.create(plugin.configSchema.parse({}), ctx)).toHaveProperty('pythonPath', TEST_PYTHON);
+    const rel = await plugin.create(plugin.configSchema.parse({ pythonPath: '.venv/bin/python' }), ctx);
     expect(rel.pythonPath).toBe('/srv/app/.venv/bin/python');
-    const bare = (await plugin.create(plugin.configSchema.parse({ pythonPath: 'python3' }), ctx)) as FasterWhisperProvider;
+    const bare = await plugin.create(plugin.configSchema.parse({ pythonPath: 'python3' }), ctx);
     expect(bare.pythonPath).toBe('python3');
   });
 

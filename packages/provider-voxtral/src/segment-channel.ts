@@ -8,7 +8,7 @@ import type { Segment } from '@echopanel/plugin-api';
 export class SegmentChannel {
   private readonly items: Segment[] = [];
   private closed = false;
-  private failure: unknown;
+  private failure: { error: unknown } | undefined;
   private wakeConsumer: (() => void) | undefined;
   private roomWaiters: (() => void)[] = [];
 
@@ -35,7 +35,7 @@ export class SegmentChannel {
   close(error?: unknown): void {
     if (this.closed) return;
     this.closed = true;
-    this.failure = error;
+    if (error !== undefined) this.failure = { error };
     this.wake();
     this.releaseRoom();
   }
@@ -48,7 +48,7 @@ export class SegmentChannel {
         yield next;
       }
       if (this.closed) {
-        if (this.failure !== undefined) throw this.failure;
+        if (this.failure) throw this.failure.error;
         return;
       }
       await new Promise<void>((resolve) => {

@@ -161,7 +161,7 @@ let verbosity = 1;
 let useStdin = false;
 let useMic = false;
 let interval = -1;
-let altCutoff = -1;
+let altCutoff; // validated like the real binary; the stand-in has no alternative tokens to cut
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   const hasNext = i + 1 < args.length;

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { PcmByteAligner, hasErrorCode, pcmFrames, type Segment, type TranscriptionEvent } from '@echopanel/plugin-api';
 import {
-  concatPcm,
   RECOGNIZABLE_WER,
   silence,
   SPEECH_SENTENCES,

@@ -44,7 +44,7 @@ describe('silero plugin and engine', () => {
     expect(plugin.configSchema.safeParse({ tresh: 0.4 }).success).toBe(false);
     const engine = await plugin.create(plugin.configSchema.parse({ threshold: 0.6 }), ctx(process.cwd()));
     expect(engine).toBeInstanceOf(SileroVadEngine);
-    expect((engine as SileroVadEngine).modelPath).toBe(bundledModelPath());
+    expect(engine.modelPath).toBe(bundledModelPath());
   });
 
   test('loads the bundled weights (no download) and reports their identity', async () => {

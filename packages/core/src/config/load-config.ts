@@ -84,7 +84,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     });
   }
   return {
-    config: deepFreeze(parsed.data) as ResolvedConfig,
+    config: deepFreeze(parsed.data),
     ...(filepath ? { filepath } : {}),
     configDir: filepath ? path.dirname(filepath) : cwd,
   };

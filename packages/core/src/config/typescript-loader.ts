@@ -49,7 +49,8 @@ export async function loadTypeScriptConfig(filepath: string): Promise<unknown> {
   await writeFile(out, result.outputFiles[0].contents);
   try {
     const mod = (await import(pathToFileURL(out).href)) as { default?: unknown };
-    return await (mod.default ?? mod);
+    // The default export may itself be a promise of the config: settle it before the file is removed.
+    return await Promise.resolve(mod.default ?? mod);
   } finally {
     await rm(out, { force: true });
   }

@@ -54,7 +54,7 @@ export class DropPolicy {
     let windowIndex = 0;
     let windowLeft = windowSamples();
     let open: { start: number; samples: number } | undefined;
-    const policy = this;
+    const self = this;
 
     const closeDrop = () => {
       if (!open) return;
@@ -66,7 +66,7 @@ export class DropPolicy {
         end: (open.start + open.samples) / rate,
       };
       open = undefined;
-      policy.windows++;
+      self.windows++;
       options.onEvent?.(ev);
     };
 
@@ -76,13 +76,13 @@ export class DropPolicy {
           let off = 0;
           while (off < frame.length) {
             const take = Math.min(windowLeft, frame.length - off);
-            const drop = policy.enabled && windowIndex % 2 === 1;
+            const drop = self.enabled && windowIndex % 2 === 1;
             const piece = frame.subarray(off, off + take);
             if (drop) {
               open ??= { start: streamPos, samples: 0 };
               open.samples += take;
               droppedHere += take;
-              policy.dropped += take;
+              self.dropped += take;
               const last = offsets[offsets.length - 1];
               if (last && last.at === passed) last.total = droppedHere;
               else offsets.push({ at: passed, total: droppedHere });

@@ -13,12 +13,12 @@ export class Listeners<Events extends Record<string, unknown>> {
       set = new Set();
       this.map.set(event, set);
     }
-    set.add(listener as (payload: never) => void);
+    set.add(listener);
     return () => this.off(event, listener);
   }
 
   off<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): void {
-    this.map.get(event)?.delete(listener as (payload: never) => void);
+    this.map.get(event)?.delete(listener);
   }
 
   emit<K extends keyof Events>(event: K, payload: Events[K]): void {

@@ -11,5 +11,5 @@ export interface LoggerOptions {
 /** A pino logger; level from `ECHOPANEL_LOG_LEVEL` unless given. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.ECHOPANEL_LOG_LEVEL ?? 'info';
-  return pino({ level, name: options.name ?? 'echopanel' }, pino.destination(options.toStderr ? 2 : 1)) as unknown as Logger;
+  return pino({ level, name: options.name ?? 'echopanel' }, pino.destination(options.toStderr ? 2 : 1));
 }

@@ -1,11 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TOKENS } from '../di/tokens.js';
 import { echoProviderSource, linkPeer, writePluginPackage } from '@echopanel/plugin-testkit';
 import { createRuntime } from './create-runtime.js';
 import { findProjectPython } from './project-python.js';
-import { mkdirSync } from 'node:fs';
 
 function project(config: object): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'echopanel-runtime-'));

@@ -5,7 +5,7 @@ import type { ResolvedConfig } from '../config/schema.js';
 import { TOKENS, type PluginContextFactory } from '../di/tokens.js';
 import {
   type Clock,
-  EchoPanelError,
+  type EchoPanelError,
   type Logger,
   type ModelResolver,
   type PluginContext,

@@ -16,7 +16,10 @@ async function streamed(pcm: Int16Array | Float32Array, from: number, frame: num
   await r.end();
   const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const p of parts) (out.set(p, o), (o += p.length));
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   expect(r.delivered).toBe(out.length);
   return out;
 }

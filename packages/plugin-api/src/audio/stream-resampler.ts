@@ -112,7 +112,10 @@ export class StreamResampler {
     if (parts.length > 1) {
       f = new Float32Array(this.waitingSamples);
       let o = 0;
-      for (const p of parts) (f.set(p, o), (o += p.length));
+      for (const p of parts) {
+        f.set(p, o);
+        o += p.length;
+      }
     }
     this.waitingSamples = 0;
     this.convert(f);
