@@ -1,4 +1,4 @@
-import { EchoPanelError } from '../errors/echopanel-error.js';
+import { EchoPanelError } from '@echopanel/plugin-api';
 
 /**
  * Environment variables that override the config file (applied after loading, before validation).

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from './load-config.js';
-import { linkPeer } from '../testing/plugin-package.js';
+import { linkPeer } from '@echopanel/plugin-testkit';
 
 function tempProject(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'echopanel-config-'));
