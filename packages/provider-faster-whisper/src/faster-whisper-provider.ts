@@ -13,7 +13,7 @@ import {
   type ModelState,
   type PluginContext,
   type ProviderCapabilities,
-  type ProviderHealth,
+  type ProviderHealthReport,
   type ResolvedModel,
   type RuntimeTuning,
   type Segment,
@@ -24,9 +24,7 @@ import {
   type DecodeRequest,
   decodeUtterance,
   EngineRunner,
-  inferenceHealthFields,
   type RawSegment,
-  SessionCounter,
   SlidingWindow,
   transcribeInChunks,
 } from '@echopanel/engine-kit';
@@ -48,8 +46,7 @@ export class FasterWhisperProvider implements ASRProvider {
   readonly name = 'faster-whisper';
   private readonly logger: Logger;
   private readonly runner: EngineRunner;
-  private readonly sessions: SessionCounter;
-  /** Inference time as the worker measures it (engine only), next to the runner's end-to-end time. */
+  /** Inference time as the worker measures it (engine only), next to the host's end-to-end time. */
   private readonly engineMs = new SlidingWindow(200);
   private engineLastMs?: number;
   private worker?: WorkerProcess;
@@ -58,8 +55,6 @@ export class FasterWhisperProvider implements ASRProvider {
   private goodProbe?: { python: string; outcome: ProbeOutcome };
   private resolved?: ResolvedModel;
   private state: ModelState = 'UNINITIALIZED';
-  private loadedAt?: string;
-  private loadMs?: number;
   private modelRef: string;
   private beamSize: number;
   private chunkSeconds: number;
@@ -82,7 +77,6 @@ export class FasterWhisperProvider implements ASRProvider {
       recover: (reason) => this.restartWorker(reason),
       isRecoverable: (err) => !this.gaveUp && (err.code === 'INFERENCE_TIMEOUT' || err.code === 'WORKER_CRASHED'),
     });
-    this.sessions = new SessionCounter(this.runner.metrics);
   }
 
   get capabilities(): ProviderCapabilities {
@@ -152,8 +146,6 @@ export class FasterWhisperProvider implements ASRProvider {
       this.logger.info({ pid: w.pid }, 'faster-whisper worker stopped');
     }
     this.resolved = undefined;
-    this.loadedAt = undefined;
-    this.loadMs = undefined;
     this.state = 'UNINITIALIZED';
   }
 
@@ -167,7 +159,6 @@ export class FasterWhisperProvider implements ASRProvider {
     yield* transcribeInChunks(audio, opts, (req) => this.decodeChunk(req), {
       chunkSeconds: () => this.chunkSeconds,
       onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'dropped a likely hallucination'),
-      sessions: this.sessions,
     });
   }
 
@@ -182,27 +173,21 @@ export class FasterWhisperProvider implements ASRProvider {
     return decodeLongForm(pcm, opts, (req) => this.decodeChunk(req));
   }
 
-  health(): ProviderHealth {
-    const m = this.runner.metrics.snapshot();
+  /** What the host cannot see: the worker (pid, RSS, restarts), the model's size, settings and engine-side timings. */
+  health(): ProviderHealthReport {
     const w = this.worker?.alive ? this.worker : undefined;
     const ready = w?.ready;
     return {
-      provider: this.name,
       state: this.state,
-      ...inferenceHealthFields(m),
-      backlog: this.runner.backlog,
       modelResident: w !== undefined,
-      ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
-      ...(this.loadMs !== undefined ? { loadMs: this.loadMs } : {}),
       restarts: this.runner.restarts,
       ...(w?.pid !== undefined ? { workerPid: w.pid } : {}),
       memory: {
-        processRssBytes: process.memoryUsage().rss,
         workerRssBytes: w?.rssBytes() ?? 0,
         ...(ready?.model.sizeBytes ? { modelResidentBytes: ready.model.sizeBytes } : {}),
       },
-      sessions: this.sessions.snapshot(),
       extra: {
+        queued: this.runner.backlog,
         model: this.modelRef,
         beamSize: this.beamSize,
         chunkSeconds: this.chunkSeconds,
@@ -282,7 +267,6 @@ export class FasterWhisperProvider implements ASRProvider {
     };
     const audioSeconds = req.pcm.length / req.sampleRate;
     return this.runner.run(
-      audioSeconds,
       async (signal) => {
         const w = this.worker;
         if (!w?.alive) {
@@ -359,10 +343,8 @@ export class FasterWhisperProvider implements ASRProvider {
       });
       this.worker = w;
       this.state = 'READY';
-      this.loadedAt = new Date().toISOString();
-      this.loadMs = Math.round(performance.now() - started);
       this.logger.info(
-        { pid: w.pid, model: ready.model.path, device: ready.device, computeType: ready.computeType, loadMs: this.loadMs, workerLoadMs: ready.loadMs },
+        { pid: w.pid, model: ready.model.path, device: ready.device, computeType: ready.computeType, loadMs: Math.round(performance.now() - started), workerLoadMs: ready.loadMs },
         'faster-whisper worker ready',
       );
       return w;
@@ -372,9 +354,7 @@ export class FasterWhisperProvider implements ASRProvider {
         throw abort.signal.reason;
       }
       this.state = 'ERROR';
-      const e = isEchoPanelError(err) ? err : new EchoPanelError('WORKER_START_FAILED', errorMessage(err), { cause: err });
-      this.runner.metrics.recordError(e.code, e.message);
-      throw e;
+      throw isEchoPanelError(err) ? err : new EchoPanelError('WORKER_START_FAILED', errorMessage(err), { cause: err });
     } finally {
       if (this.startAbort === abort) this.startAbort = undefined;
     }

@@ -13,7 +13,7 @@ import {
   type ModelState,
   type PluginContext,
   type ProviderCapabilities,
-  type ProviderHealth,
+  type ProviderHealthReport,
   type ResolvedModel,
   type RuntimeTuning,
   type Segment,
@@ -25,8 +25,6 @@ import {
   type DecodeRequest,
   decodeUtterance,
   EngineRunner,
-  inferenceHealthFields,
-  SessionCounter,
   transcribeInChunks,
 } from '@echopanel/engine-kit';
 import { defaultThreads, resolveDevice, type WhisperCppConfig } from './config.js';
@@ -65,7 +63,6 @@ export class WhisperCppProvider implements ASRProvider {
   readonly capabilities: ProviderCapabilities;
   private readonly logger: Logger;
   private readonly runner: EngineRunner;
-  private readonly sessions: SessionCounter;
   private readonly device: Device;
   private readonly threads: number;
   private modelRef: string;
@@ -111,7 +108,6 @@ export class WhisperCppProvider implements ASRProvider {
       recover: (reason) => this.replaceContext(reason),
       isRecoverable: (err) => err.code === 'INFERENCE_TIMEOUT',
     });
-    this.sessions = new SessionCounter(this.runner.metrics);
   }
 
   async availability(): Promise<Availability> {
@@ -172,7 +168,6 @@ export class WhisperCppProvider implements ASRProvider {
     yield* transcribeInChunks(audio, opts, this.decodeChunk, {
       chunkSeconds: () => this.chunkSeconds,
       onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'segment filtered'),
-      sessions: this.sessions,
     });
   }
 
@@ -189,25 +184,22 @@ export class WhisperCppProvider implements ASRProvider {
     return decodeLongForm(pcm, opts, this.decodeChunk);
   }
 
-  health(): ProviderHealth {
-    const m = this.runner.metrics.snapshot();
+  /** What the host cannot see: whether the context is loaded (it is offloaded when idle), its size, the native build. */
+  health(): ProviderHealthReport {
     const orphaned = [...this.retired].reduce((n, c) => n + c.running, 0);
     return {
-      provider: this.name,
       state: this.state,
-      ...inferenceHealthFields(m),
-      backlog: this.runner.backlog,
       modelResident: this.context !== undefined,
-      ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
-      ...(this.loadMs !== undefined ? { loadMs: this.loadMs } : {}),
       restarts: this.runner.restarts,
       memory: {
-        processRssBytes: process.memoryUsage.rss(),
         workerRssBytes: 0,
         ...(this.context && this.info ? { modelResidentBytes: this.info.sizeBytes } : {}),
       },
-      sessions: this.sessions.snapshot(),
       extra: {
+        // The context loads lazily and again after an idle offload: when it last did, and how long it took.
+        ...(this.loadedAt ? { contextLoadedAt: this.loadedAt } : {}),
+        ...(this.loadMs !== undefined ? { contextLoadMs: this.loadMs } : {}),
+        queued: this.runner.backlog,
         device: this.device,
         threads: this.threads,
         maxParallel: this.config.maxParallel,
@@ -272,7 +264,6 @@ export class WhisperCppProvider implements ASRProvider {
     const float = int16ToFloat32(req.pcm, new Float32Array(Math.max(req.pcm.length, MIN_NATIVE_SAMPLES)));
     const audioSeconds = req.pcm.length / req.sampleRate;
     const native = await this.runner.run(
-      audioSeconds,
       async () => {
         const ctx = await this.ensureContext();
         this.peakParallel = Math.max(this.peakParallel, this.runner.queue.runningCount);
@@ -342,7 +333,6 @@ export class WhisperCppProvider implements ASRProvider {
     } catch (err) {
       this.state = 'ERROR';
       const e = isEchoPanelError(err) ? err : new EchoPanelError('MODEL_CORRUPT', errorMessage(err), { cause: err });
-      this.runner.metrics.recordError(e.code, e.message);
       if (e.code === 'MODEL_NOT_FOUND' || e.code === 'MODEL_CORRUPT') this.resolved = undefined;
       throw e;
     }

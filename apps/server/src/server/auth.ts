@@ -4,8 +4,8 @@ import { EchoPanelError } from '@echopanel/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { apiErrorBody } from './api-error.js';
 
-/** Routes reachable without the API key: liveness, and the panel's page and files (the page asks for the key). */
-const PUBLIC_ROUTES = new Set(['/health/live', '/']);
+/** Routes reachable without the API key: liveness and readiness (load balancers' probes), and the panel's page and files (the page asks for the key). */
+const PUBLIC_ROUTES = new Set(['/health/live', '/health/ready', '/']);
 const PUBLIC_PREFIX = '/panel/';
 
 /** WebSocket routes, where browsers cannot set headers. */

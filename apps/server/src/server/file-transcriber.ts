@@ -1,4 +1,4 @@
-import { transcribeRecording, type ASRProvider, type PcmRecording, type RecordingTranscription, type ResolvedConfig, type VoiceActivityDetector } from '@echopanel/core';
+import { EchoPanelError, transcribeRecording, type ASRProvider, type PcmRecording, type RecordingTranscription, type ResolvedConfig, type VoiceActivityDetector } from '@echopanel/core';
 
 export interface FileTranscribeOptions {
   readonly provider: ASRProvider;
@@ -31,4 +31,12 @@ export function transcribeFile(recording: PcmRecording, options: FileTranscribeO
     chunkSeconds: asr.chunkSeconds,
     onDecode: options.onDecode,
   });
+}
+
+/** A transcription that lost every piece to engine errors is that error, not an empty transcript. */
+export function assertTranscribed(result: RecordingTranscription): void {
+  if (result.stats.droppedSamples > 0 && result.segments.length === 0 && result.errors.length > 0) {
+    const e = result.errors[result.errors.length - 1];
+    throw new EchoPanelError(e.code, `transcription failed: ${e.message}`);
+  }
 }

@@ -20,6 +20,9 @@ import { SessionRegistry } from './stream/session-registry.js';
 import { readTlsMaterial } from './tls-options.js';
 import type { LiveConnection, StreamContext } from './stream/stream-connection.js';
 import { realtimeRoute } from './routes/realtime-route.js';
+import { jobsRoute } from './routes/jobs-route.js';
+import { readyRoute } from './routes/ready-route.js';
+import { createJobService } from './jobs/job-service.js';
 import { REALTIME_MAX_MESSAGE_BYTES } from './realtime/realtime-events.js';
 
 export interface StartServerOptions {
@@ -66,7 +69,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const gate = new RequestGate(cfg.limits.maxConcurrentRequests, cfg.limits.maxQueuedRequests);
   const metrics = new ServerMetrics(engine, gate);
   const connections = new Set<LiveConnection>();
+  const jobs = runtime.config.jobs.enabled ? createJobService(runtime, engine, metrics, logger) : undefined;
   let accepting = true;
+  let draining = false;
 
   const app = Fastify({
     ...(isPino(logger) ? { loggerInstance: logger as unknown as FastifyBaseLogger } : {}),
@@ -112,7 +117,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     connections,
   };
   const startedAt = Date.now();
-  healthRoutes(app, engine, gate);
+  healthRoutes(app, engine, gate, () => jobs?.info() ?? { enabled: false });
+  readyRoute(app, { engine, gate, sessions: streamContext.sessions, maxSessions: cfg.limits.maxSessions, draining: () => draining });
+  if (jobs) jobsRoute(app, jobs, engine);
   metricsRoute(app, metrics);
   modelsRoute(app, engine, startedAt);
   transcriptionRoute(app, engine, metrics, { resampleOtherRates: cfg.resampleOtherRates, maxUploadSeconds: cfg.limits.maxUploadSeconds });
@@ -121,6 +128,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   await panelRoute(app);
   engine.onStatusChange(() => {
     for (const c of connections) c.sendStatus();
+    if (engine.readyProvider()) jobs?.start();
   });
 
   // Upgraded sockets leave the HTTP server's bookkeeping: track them so a shutdown can end every one.
@@ -136,6 +144,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     await app.listen({ host, port });
   } catch (err) {
+    await jobs?.close(0);
     await engine.close();
     throw listenError(err, host, port);
   }
@@ -147,14 +156,21 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (!ok) logger.warn({ ffmpeg: ffmpegCommand().ffmpeg }, 'ffmpeg is not installed: uploads will fail with DECODER_UNAVAILABLE (apt-get install ffmpeg, or set ECHOPANEL_FFMPEG)');
   });
   const initialized = engine.start();
+  // Jobs are taken once the model can transcribe them (also after a recovery: see onStatusChange).
+  void initialized.then(() => {
+    if (engine.readyProvider()) jobs?.start();
+  });
 
   let closing: Promise<void> | undefined;
   const close = (opts: { graceMs?: number } = {}): Promise<void> => {
     closing ??= (async () => {
+      // Readiness fails first, so load balancers stop sending work while this replica still serves it.
+      draining = true;
+      if (cfg.drainDelayMs > 0) await new Promise((r) => setTimeout(r, cfg.drainDelayMs));
       accepting = false;
       const grace = opts.graceMs ?? cfg.shutdownGraceMs;
-      logger.info({ streams: connections.size, graceMs: grace }, 'shutting down: finishing live streams');
-      await Promise.all([...connections].map((c) => c.shutdown(grace)));
+      logger.info({ streams: connections.size, graceMs: grace }, 'shutting down: finishing live streams and running jobs');
+      await Promise.all([...[...connections].map((c) => c.shutdown(grace)), jobs?.close(grace)]);
       // In-flight HTTP requests get the grace period too; then whatever is left is cut.
       const closed = app.close();
       let timer: NodeJS.Timeout | undefined;

@@ -49,6 +49,22 @@ export function verboseJson(result: TranscriptResult, granularities: readonly st
   };
 }
 
+/** A transcript in one response format: what `/v1/audio/transcriptions` answers (and a finished job's result). */
+export function renderTranscript(format: ResponseFormat, result: TranscriptResult, granularities: readonly string[] = []): { type: string; body: string | Record<string, unknown> } {
+  switch (format) {
+    case 'text':
+      return { type: 'text/plain; charset=utf-8', body: transcriptText(result.segments) + '\n' };
+    case 'srt':
+      return { type: 'text/plain; charset=utf-8', body: toSrt(result.segments) };
+    case 'vtt':
+      return { type: 'text/vtt; charset=utf-8', body: toVtt(result.segments) };
+    case 'verbose_json':
+      return { type: 'application/json; charset=utf-8', body: verboseJson(result, granularities) };
+    default:
+      return { type: 'application/json; charset=utf-8', body: { text: transcriptText(result.segments) } };
+  }
+}
+
 /** SubRip subtitles (core's formatter, shared with the CLI). */
 export const toSrt: (segments: readonly Segment[]) => string = formatSrt;
 

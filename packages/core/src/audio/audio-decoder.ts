@@ -20,7 +20,14 @@ export interface AudioSourceInfo {
 /** A decoded file: 16 kHz mono s16 in a temporary file, read in ranges. {@link dispose} removes it. */
 export interface DecodedRecording extends PcmRecording {
   readonly source: AudioSourceInfo;
+  /** The decoded PCM (16 kHz mono s16le), for another thread or process to open with {@link openPcmFile}. */
+  readonly file: string;
   dispose(): Promise<void>;
+}
+
+/** A raw 16 kHz mono s16le file opened for range reads; {@link close} releases it (the file stays). */
+export interface PcmFile extends PcmRecording {
+  close(): Promise<void>;
 }
 
 export interface AudioDecodeOptions {
@@ -112,21 +119,13 @@ export async function decodeAudioFile(file: string, options: AudioDecodeOptions 
         { details: { ...source, decodedSeconds: decoded } },
       );
     }
-    const handle: FileHandle = fh!;
+    const pcm = pcmFileReader(fh!, length);
     return {
-      sampleRate: OUT_RATE,
-      length,
+      ...pcm,
       source,
-      async read(start, end) {
-        const s = Math.max(0, Math.floor(start));
-        const e = Math.min(length, Math.floor(end));
-        if (e <= s) return new Int16Array(0);
-        const pcm = new Int16Array(e - s);
-        await handle.read(new Uint8Array(pcm.buffer), 0, pcm.byteLength, s * 2);
-        return pcm;
-      },
+      file: out,
       async dispose() {
-        await handle.close().catch(() => undefined);
+        await pcm.close();
         await rm(dir, { recursive: true, force: true });
       },
     };
@@ -135,6 +134,28 @@ export async function decodeAudioFile(file: string, options: AudioDecodeOptions 
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Opens a 16 kHz mono s16le file (a {@link DecodedRecording.file}) for range reads. */
+export async function openPcmFile(file: string): Promise<PcmFile> {
+  const fh = await open(file, 'r');
+  return pcmFileReader(fh, Math.floor((await fh.stat()).size / 2));
+}
+
+function pcmFileReader(handle: FileHandle, length: number): PcmFile {
+  return {
+    sampleRate: OUT_RATE,
+    length,
+    async read(start, end) {
+      const s = Math.max(0, Math.floor(start));
+      const e = Math.min(length, Math.floor(end));
+      if (e <= s) return new Int16Array(0);
+      const pcm = new Int16Array(e - s);
+      await handle.read(new Uint8Array(pcm.buffer), 0, pcm.byteLength, s * 2);
+      return pcm;
+    },
+    close: () => handle.close().catch(() => undefined),
+  };
 }
 
 interface ProbeJson {

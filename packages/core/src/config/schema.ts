@@ -56,6 +56,11 @@ export const serverConfigSchema = z
     /** How long SIGTERM waits for in-flight streams to finish. */
     shutdownGraceMs: z.number().int().nonnegative().default(10000),
     /**
+     * After SIGTERM, `/health/ready` answers 503 for this long while the server still serves, so a load balancer
+     * takes the replica out before the listener closes (set it above the probe period behind one).
+     */
+    drainDelayMs: z.number().int().nonnegative().default(0),
+    /**
      * Serve HTTPS and WSS with this PEM certificate (chain) and private key; paths relative to the config file.
      * Unset = plain HTTP.
      */
@@ -63,6 +68,16 @@ export const serverConfigSchema = z
       .object({ certFile: z.string().min(1), keyFile: z.string().min(1) })
       .strict()
       .optional(),
+    /** Hot reload of the config file while serving (also on SIGHUP and `POST /v1/admin/reload`). */
+    reload: z
+      .object({
+        /** Reload when the config file or a file it imports changes. */
+        watch: z.boolean().default(true),
+        /** How long streams that started on a replaced model may keep it before it is unloaded anyway. */
+        drainTimeoutMs: z.number().int().nonnegative().default(600000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});
@@ -133,6 +148,38 @@ export const modelsConfigSchema = z
   .strict()
   .prefault({});
 
+/** Batch transcription jobs (`/v1/jobs`): on a shared Redis (BullMQ) when `redisUrl` is set, else in-process. */
+export const jobsConfigSchema = z
+  .object({
+    /** The jobs API and a worker on this server. */
+    enabled: z.boolean().default(true),
+    /** `redis://[user:pass@]host:port[/db]` or `rediss://`: every server on it shares one queue. Unset = an in-process queue. */
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    /** Where job audio is kept (outside Redis); relative to the config file. With `redisUrl`, a directory every replica mounts. */
+    storageDir: z.string().min(1).optional(),
+    /** Jobs this server transcribes at once. */
+    concurrency: z.number().int().positive().max(64).default(1),
+    /** Finished jobs (their audio and result) are kept this long. */
+    retainSeconds: z.number().int().positive().default(86400),
+    /** Tries per job; transient failures (engine not ready or crashed, timeouts) retry with exponential backoff, bad audio never. */
+    attempts: z.number().int().positive().max(20).default(3),
+    /** First retry delay; each next one doubles. */
+    backoffMs: z.number().int().positive().default(2000),
+    /** A worker that stops renewing its job's lock this long (killed, partitioned) loses it to another replica. */
+    stalledSeconds: z.number().positive().default(30),
+    /** Tries to deliver a `callback_url` POST (exponential backoff from `backoffMs`). */
+    callbackAttempts: z.number().int().positive().max(20).default(5),
+  })
+  .strict()
+  .refine((j) => !j.redisUrl || j.storageDir !== undefined, {
+    message: 'jobs.storageDir is required with jobs.redisUrl: every replica reads job audio from that shared directory',
+    path: ['storageDir'],
+  })
+  .prefault({});
+
 /** The whole config file. */
 export const configSchema = z
   .object({
@@ -140,6 +187,7 @@ export const configSchema = z
     asr: asrConfigSchema,
     vad: vadConfigSchema,
     models: modelsConfigSchema,
+    jobs: jobsConfigSchema,
     /** Import-map additions/overrides: plugin name → package name or path (relative to the config file). */
     plugins: z.record(z.string().min(1), z.string().min(1)).default({}),
     /** Per-provider config slices, validated by each plugin's own schema. */

@@ -41,8 +41,11 @@ export function projectDir(files: Record<string, string> = {}): string {
 
 export interface ServeProcess {
   readonly url: string;
+  readonly pid: number;
   /** SIGTERM; resolves with the exit code and everything written to stderr. */
   stop(): Promise<{ code: number | null; stderr: string }>;
+  /** Sends `signal`; resolves like {@link stop} once the process exited. */
+  signal(signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }>;
 }
 
 /** Starts `echopanel serve` on a free port; resolves once it printed its URL. */
@@ -61,13 +64,11 @@ export function startServe(cwd: string, args: readonly string[], env: Record<str
       stdout += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(stdout);
       if (m) {
-        resolve({
-          url: m[1],
-          stop: async () => {
-            child.kill('SIGTERM');
-            return { code: await exited, stderr };
-          },
-        });
+        const signal = async (sig: NodeJS.Signals) => {
+          child.kill(sig);
+          return { code: await exited, stderr };
+        };
+        resolve({ url: m[1], pid: child.pid!, stop: () => signal('SIGTERM'), signal });
       }
     });
     void exited.then((code) => reject(new Error(`echopanel serve exited (${code}) before listening: ${stderr}`)));

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { EngineHost } from '../engine-host.js';
 import type { RequestGate } from '../request-gate.js';
 
-/** `/health` (deep: 200 only when the model is READY), `/health/live` (the process serves), `/model-status`. */
-export function healthRoutes(app: FastifyInstance, engine: EngineHost, gate: RequestGate): void {
+/** `/health` (deep: 200 only when the model is READY), `/health/live` (the process serves), `/model-status`, `/capabilities` (with the jobs queue). */
+export function healthRoutes(app: FastifyInstance, engine: EngineHost, gate: RequestGate, jobs: () => Record<string, unknown>): void {
   app.get('/health', async (_req, reply) => {
     const r = engine.readiness();
     if (r.next_retry_at) reply.header('retry-after', String(Math.max(1, Math.ceil((Date.parse(r.next_retry_at) - Date.now()) / 1000))));
@@ -12,5 +12,5 @@ export function healthRoutes(app: FastifyInstance, engine: EngineHost, gate: Req
   });
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.get('/model-status', async () => engine.modelStatus());
-  app.get('/capabilities', async () => engine.capabilities());
+  app.get('/capabilities', async () => ({ ...(await engine.capabilities()), jobs: jobs() }));
 }
