@@ -8,7 +8,6 @@ import {
   type TranscriptionEvent,
 } from '@echopanel/plugin-api';
 import { hallucinationReason, segmentConfidence, type HallucinationGuardOptions, type RawSegment } from './hallucination-guard.js';
-import type { SessionCounter } from './session-stats.js';
 
 /** What a batch engine decodes: one piece of audio, times in the result relative to it. */
 export interface DecodeRequest {
@@ -39,8 +38,6 @@ export interface ChunkingOptions {
   readonly guard?: HallucinationGuardOptions;
   /** Told about segments the guard removed. */
   readonly onFiltered?: (segment: RawSegment, reason: string) => void;
-  /** The provider's session counter: the stream is counted from its first chunk until it ends. */
-  readonly sessions?: SessionCounter;
 }
 
 const DEFAULT_MIN_FINAL = 0.5;
@@ -102,27 +99,10 @@ export function toStreamSegments(
 /**
  * MOD-005 with its gaps fixed: cuts the stream into exact chunks (timestamps from samples processed), skips
  * silent chunks and a too-short final buffer without calling the model, decodes the rest through `decode`,
- * filters hallucinations and reports every sample as transcribed, skipped or dropped.
+ * filters hallucinations and reports every sample as transcribed, skipped or dropped (hints the host's
+ * accounting takes: it measures and settles the stream itself).
  */
 export async function* transcribeInChunks(
-  audio: AsyncIterable<Int16Array>,
-  opts: TranscribeOptions,
-  decode: ChunkDecodeFn,
-  chunking: ChunkingOptions,
-): AsyncGenerator<Segment> {
-  if (!chunking.sessions) {
-    yield* chunked(audio, opts, decode, chunking);
-    return;
-  }
-  const session = chunking.sessions.open(opts.onEvent);
-  try {
-    yield* chunked(audio, { ...opts, onEvent: session.onEvent }, decode, chunking);
-  } finally {
-    session.close();
-  }
-}
-
-async function* chunked(
   audio: AsyncIterable<Int16Array>,
   opts: TranscribeOptions,
   decode: ChunkDecodeFn,

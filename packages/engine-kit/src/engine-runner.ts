@@ -6,7 +6,6 @@ import {
   silentLogger,
   type TranscriptionEvent,
 } from '@echopanel/plugin-api';
-import { InferenceMetrics } from './inference-metrics.js';
 import { InferenceQueue } from './inference-queue.js';
 
 export interface EngineRunnerOptions {
@@ -14,7 +13,6 @@ export interface EngineRunnerOptions {
   readonly concurrency?: number;
   /** Per-attempt limit; a job past it is aborted and counts as a failure (seed P0-1: no hang blocks forever). */
   readonly timeoutMs: number;
-  readonly metrics?: InferenceMetrics;
   readonly logger?: Logger;
   /**
    * Brings the engine back after a timeout or crash (e.g. kill and restart the worker). Called inside the
@@ -34,17 +32,15 @@ export interface RunOptions {
 
 /**
  * Runs inference jobs against one engine: queued (backlog observable), time-limited, retried once after
- * recovery, timed into {@link InferenceMetrics}. Shared by every batch provider so these rules exist once.
+ * recovery (the host times the calls itself). Shared by every batch provider so these rules exist once.
  */
 export class EngineRunner {
   readonly queue: InferenceQueue;
-  readonly metrics: InferenceMetrics;
   private readonly logger: Logger;
   private restartCount = 0;
 
   constructor(private readonly options: EngineRunnerOptions) {
     this.queue = new InferenceQueue(options.concurrency ?? 1);
-    this.metrics = options.metrics ?? new InferenceMetrics();
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -57,38 +53,32 @@ export class EngineRunner {
   }
 
   /**
-   * Runs `job` for `audioSeconds` of audio. The job gets a signal that aborts on timeout or caller abort.
+   * Runs `job`. The job gets a signal that aborts on timeout or caller abort.
    * Throws an EchoPanelError (INFERENCE_TIMEOUT, WORKER_CRASHED, INFERENCE_FAILED, ABORTED) when the retry fails too.
    */
-  run<T>(audioSeconds: number, job: (signal: AbortSignal) => Promise<T>, opts: RunOptions = {}): Promise<T> {
+  run<T>(job: (signal: AbortSignal) => Promise<T>, opts: RunOptions = {}): Promise<T> {
     return this.queue.run(async () => {
       try {
-        return await this.attempt(audioSeconds, job, opts);
+        return await this.attempt(job, opts);
       } catch (first) {
         const err = toEngineError(first);
         if (err.code === 'ABORTED' || opts.signal?.aborted) throw err;
         const recoverable = (this.options.isRecoverable ?? defaultRecoverable)(err);
-        if (!recoverable || !this.options.recover) {
-          this.metrics.recordError(err.code, err.message);
-          throw err;
-        }
+        if (!recoverable || !this.options.recover) throw err;
         this.logger.warn({ code: err.code, err: err.message }, 'engine failed; recovering and retrying once');
-        this.metrics.recordError(err.code, err.message);
         this.restartCount++;
         opts.onEvent?.({ type: 'restart', reason: `${err.code}: ${err.message}` });
         try {
           await this.options.recover(err);
-          return await this.attempt(audioSeconds, job, opts);
+          return await this.attempt(job, opts);
         } catch (second) {
-          const err2 = toEngineError(second);
-          this.metrics.recordError(err2.code, err2.message);
-          throw err2;
+          throw toEngineError(second);
         }
       }
     }, opts.signal);
   }
 
-  private async attempt<T>(audioSeconds: number, job: (signal: AbortSignal) => Promise<T>, opts: RunOptions): Promise<T> {
+  private async attempt<T>(job: (signal: AbortSignal) => Promise<T>, opts: RunOptions): Promise<T> {
     const outer = opts.signal;
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
     const ac = new AbortController();
@@ -109,11 +99,8 @@ export class EngineRunner {
     // Both settle after the race is decided too; mark them handled so late rejections are not "unhandled".
     timeout.catch(() => undefined);
     aborted.catch(() => undefined);
-    const started = performance.now();
     try {
-      const result = await Promise.race([job(ac.signal), timeout, aborted]);
-      this.metrics.recordSuccess(performance.now() - started, audioSeconds);
-      return result;
+      return await Promise.race([job(ac.signal), timeout, aborted]);
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onOuter);

@@ -7,7 +7,7 @@ import {
   type Segment,
   type TranscriptionEvent,
 } from '@echopanel/plugin-api';
-import { type InferenceMetrics, ReplayBuffer, type ReplayReader } from '@echopanel/engine-kit';
+import { ReplayBuffer, type ReplayReader } from '@echopanel/engine-kit';
 import { SegmentChannel } from './segment-channel.js';
 import { TranscriptSegmenter, type TextSegment } from './segmenter.js';
 import type { VoxtralExit, VoxtralProcess } from './voxtral-process.js';
@@ -40,14 +40,15 @@ export interface ProcessSource {
   acquire(signal: AbortSignal): Promise<VoxtralProcess>;
   /** A fresh process after a crash. */
   respawn(signal: AbortSignal): Promise<VoxtralProcess>;
-  /** Told about every restart (provider-wide counters and metrics). */
+  /** Told about every restart (the provider's restart count). */
   onRestart(reason: EchoPanelError): void;
 }
 
 export interface StreamRunOptions {
   readonly settings: StreamSettings;
   readonly source: ProcessSource;
-  readonly metrics: InferenceMetrics;
+  /** Told, when a process finished its stream, what its engine reported spending on the audio it got. */
+  readonly onEngineTiming?: (engineMs: number, audioSeconds: number) => void;
   readonly emit: (event: TranscriptionEvent) => void;
   /** Aborted by the caller's signal or by the provider (unload). */
   readonly signal: AbortSignal;
@@ -209,8 +210,6 @@ export class StreamRun {
         if (this.options.quietAbort() || this.consumerStop.signal.aborted) return;
         throw err;
       }
-      this.options.metrics.recordError(err.code, err.message);
-      this.options.metrics.recordDroppedChunk();
       this.options.emit({ type: 'error', code: err.code, message: err.message, recovered: false });
       throw err;
     } finally {
@@ -473,7 +472,7 @@ export class StreamRun {
     const t = proc.timings;
     const engineMs =
       t.encoderMs !== undefined ? t.encoderMs + (t.decoderMs ?? 0) : (t.wallMs ?? performance.now() - (this.firstWriteAt ?? performance.now()));
-    this.options.metrics.recordSuccess(engineMs, this.childWritten / SAMPLE_RATE);
+    this.options.onEngineTiming?.(engineMs, this.childWritten / SAMPLE_RATE);
     return true;
   }
 }

@@ -11,12 +11,12 @@ import {
   type ModelState,
   type PluginContext,
   type ProviderCapabilities,
-  type ProviderHealth,
+  type ProviderHealthReport,
   type RuntimeTuning,
   type Segment,
   type TranscribeOptions,
 } from '@echopanel/plugin-api';
-import { inferenceHealthFields, InferenceMetrics, InferenceQueue, SessionCounter } from '@echopanel/engine-kit';
+import { InferenceQueue } from '@echopanel/engine-kit';
 import { checkAvailability } from './availability.js';
 import type { VoxtralConfig } from './config.js';
 import { SAMPLE_RATE, StreamRun, abortReason, type StreamSettings } from './stream-run.js';
@@ -56,8 +56,8 @@ export class VoxtralProvider implements ASRProvider {
   /** Absolute model directory. */
   readonly modelDir: string;
   private state: ModelState = 'UNINITIALIZED';
-  private readonly metrics = new InferenceMetrics();
-  private readonly sessions = new SessionCounter();
+  /** The engine's own time for the last finished stream, against its audio (encoder + decoder, from voxtral.c). */
+  private lastEngine?: { ms: number; audioSeconds: number };
   private readonly queue = new InferenceQueue(1);
   private settings: StreamSettings;
   /** `-I` for the next process (config, or what tune() set). */
@@ -70,8 +70,6 @@ export class VoxtralProvider implements ASRProvider {
   private lifecycle = new AbortController();
   private restartCount = 0;
   private streamsServed = 0;
-  private loadedAt: string | undefined;
-  private loadMs: number | undefined;
   private lastProcessStartMs: number | undefined;
 
   constructor(
@@ -158,10 +156,8 @@ export class VoxtralProvider implements ASRProvider {
       const proc = this.spawn();
       this.warm = proc;
       await this.awaitReady(proc, signal);
-      this.loadMs = Math.round(performance.now() - started);
-      this.loadedAt = new Date().toISOString();
       this.state = 'READY';
-      this.ctx.logger.info({ pid: proc.pid, loadMs: this.loadMs, modelDir: this.modelDir }, 'voxtral.c loaded');
+      this.ctx.logger.info({ pid: proc.pid, loadMs: Math.round(performance.now() - started), modelDir: this.modelDir }, 'voxtral.c loaded');
     } catch (err) {
       const e = isEchoPanelError(err) ? err : new EchoPanelError('WORKER_START_FAILED', errorMessage(err), { cause: err });
       if (this.warm) {
@@ -174,7 +170,6 @@ export class VoxtralProvider implements ASRProvider {
         throw new EchoPanelError('ABORTED', 'voxtral load was cancelled by unload()', { cause: e });
       }
       this.state = 'ERROR';
-      this.metrics.recordError(e.code, e.message);
       throw e;
     }
   }
@@ -207,7 +202,6 @@ export class VoxtralProvider implements ASRProvider {
   private async *stream(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncGenerator<Segment> {
     assertSampleRate(opts.sampleRate, SAMPLE_RATE, 'voxtral.c');
     if (opts.signal?.aborted) return;
-    const session = this.sessions.open(opts.onEvent);
     const stop = new AbortController();
     this.runStops.add(stop);
     const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
@@ -235,13 +229,12 @@ export class VoxtralProvider implements ASRProvider {
         source: {
           acquire: (s) => this.acquire(s),
           respawn: (s) => this.startProcess(s),
-          onRestart: (reason) => {
+          onRestart: () => {
             this.restartCount++;
-            this.metrics.recordError(reason.code, reason.message);
           },
         },
-        metrics: this.metrics,
-        emit: session.onEvent,
+        onEngineTiming: (ms, audioSeconds) => (this.lastEngine = { ms, audioSeconds }),
+        emit: opts.onEvent ?? (() => undefined),
         signal,
         quietAbort: () => opts.signal?.aborted === true,
         audioSource: opts.source,
@@ -253,7 +246,6 @@ export class VoxtralProvider implements ASRProvider {
     } finally {
       if (run) this.runs.delete(run);
       this.runStops.delete(stop);
-      session.close();
       // Start the next process before admitting the next stream, so that stream picks it up.
       this.keepWarm();
       release();
@@ -276,7 +268,6 @@ export class VoxtralProvider implements ASRProvider {
         }
         const e = isEchoPanelError(err) ? err : new EchoPanelError('WORKER_START_FAILED', errorMessage(err));
         this.ctx.logger.warn({ code: e.code, err: e.message }, 'warm voxtral.c process failed; starting another');
-        this.metrics.recordError(e.code, e.message);
         await warm.stop(0);
       }
     }
@@ -306,7 +297,6 @@ export class VoxtralProvider implements ASRProvider {
         if (this.warm !== proc) return;
         this.warm = undefined;
         const e = isEchoPanelError(err) ? err : new EchoPanelError('WORKER_START_FAILED', errorMessage(err));
-        this.metrics.recordError(e.code, e.message);
         this.ctx.logger.warn({ code: e.code, err: e.message }, 'warm voxtral.c process failed to start');
       },
     );
@@ -359,25 +349,21 @@ export class VoxtralProvider implements ASRProvider {
     this.ctx.logger.debug({ pid: proc.pid, waitedMs: Math.round(performance.now() - started) }, 'voxtral.c ready');
   }
 
-  health(): ProviderHealth {
-    const m = this.metrics.snapshot();
+  /** What the host cannot see: the voxtral.c processes (pid, RSS, restarts, the warm spare), replay buffering, engine timings. */
+  health(): ProviderHealthReport {
     const active = [...this.runs][0];
     const activeState = active?.state();
     const proc = active?.process ?? this.warm;
     const resident = (active?.process?.isReady ?? false) || (this.warm?.isReady ?? false);
     return {
-      provider: this.name,
       state: this.state,
-      ...inferenceHealthFields(m),
-      backlog: this.queue.depth,
       modelResident: resident,
-      ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
-      ...(this.loadMs !== undefined ? { loadMs: this.loadMs } : {}),
       restarts: this.restartCount,
       ...(proc?.pid !== undefined && !proc.hasExited ? { workerPid: proc.pid } : {}),
-      memory: { processRssBytes: process.memoryUsage().rss, workerRssBytes: proc?.rssBytes() ?? 0 },
-      sessions: this.sessions.snapshot(),
+      memory: { workerRssBytes: proc?.rssBytes() ?? 0 },
       extra: {
+        streamsWaiting: this.queue.depth,
+        ...(this.lastEngine ? { lastEngineMs: Math.round(this.lastEngine.ms), lastEngineAudioSeconds: this.lastEngine.audioSeconds } : {}),
         binary: this.binaryPath ?? this.binary,
         modelDir: this.modelDir,
         intervalSeconds: this.interval,

@@ -4,7 +4,6 @@ import {
   EchoPanelError,
   FailoverProvider,
   ModelManager,
-  SessionCounter,
   autoSelect,
   bindFailoverToLadder,
   createProviderDegradeActions,
@@ -14,10 +13,12 @@ import {
   type ASRProvider,
   type EchoPanelRuntime,
   type Logger,
+  type ModelLease,
   type ModelState,
   type PipelineLoadControl,
   type ProviderHealth,
   type ResolvedConfig,
+  SessionCounter,
   type VadEngine,
   type VoiceActivityDetector,
 } from '@echopanel/core';
@@ -85,7 +86,14 @@ export class EngineHost {
     this.selection = selection;
     this.pair = pair;
     const asr = runtime.config.asr;
-    this.manager = new ModelManager({ provider, warmupLevel: asr.warmupLevel, initTimeoutMs: asr.initTimeoutMs, recovery: asr.recovery, logger });
+    this.manager = new ModelManager({
+      provider,
+      warmupLevel: asr.warmupLevel,
+      initTimeoutMs: asr.initTimeoutMs,
+      recovery: asr.recovery,
+      switchDrainTimeoutMs: runtime.config.server.reload.drainTimeoutMs,
+      logger,
+    });
     this.manager.on('state', (change) => {
       this.logger.info({ from: change.from, to: change.to }, 'model state');
       if (change.to === 'READY') this.ladder.start(1000);
@@ -194,6 +202,11 @@ export class EngineHost {
   /** The provider to stream through, when the model is READY. */
   readyProvider(): ASRProvider | undefined {
     return !this.closed && this.manager.state === 'READY' ? this.manager : undefined;
+  }
+
+  /** For one stream: the model serving now, kept by the stream until `release()` even if a reload replaces it. */
+  leaseProvider(): ModelLease | undefined {
+    return this.readyProvider() ? this.manager.lease() : undefined;
   }
 
   /** Like {@link readyProvider} but throws NOT_READY with the reason. */
@@ -366,7 +379,7 @@ export class EngineHost {
 }
 
 /** The configured provider, or for `auto` the capability detection's recommendation. */
-async function selectProvider(runtime: EchoPanelRuntime, logger: Logger): Promise<ProviderSelection> {
+export async function selectProvider(runtime: EchoPanelRuntime, logger: Logger): Promise<ProviderSelection> {
   const configured = runtime.config.asr.provider;
   const fallback = runtime.config.asr.fallback;
   if (configured !== 'auto') {

@@ -2,7 +2,8 @@
 // provider's own settings (not asr.chunkSeconds), and recovery puts back exactly what was in force.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ASRProvider, DegradeLevelChange } from '@echopanel/plugin-api';
+import type { ASRProvider } from '@echopanel/plugin-api';
+import type { DegradeLevelChange } from '../health/provider-health.js';
 import { createRuntime, type EchoPanelRuntime } from '../runtime/create-runtime.js';
 import { createProviderDegradeActions } from './degrade-actions.js';
 import { DegradeLadder } from './degrade-ladder.js';

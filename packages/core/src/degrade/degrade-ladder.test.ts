@@ -1,4 +1,5 @@
-import { type DegradeLevelChange, EchoPanelError, type RuntimeTuning } from '@echopanel/plugin-api';
+import { EchoPanelError, type RuntimeTuning } from '@echopanel/plugin-api';
+import type { DegradeLevelChange } from '../health/provider-health.js';
 import { CountingProvider } from '../lifecycle/counting-provider.fixture.js';
 import type { DegradeActions } from './degrade-actions.js';
 import { createProviderDegradeActions } from './degrade-actions.js';

@@ -1,13 +1,12 @@
 import {
   type Clock,
-  type DegradeHealth,
-  type DegradeLevelChange,
   errorMessage,
   type Logger,
   type RuntimeTuning,
   silentLogger,
   systemClock,
 } from '@echopanel/plugin-api';
+import type { DegradeHealth, DegradeLevelChange } from '../health/provider-health.js';
 import { Listeners } from '../lifecycle/listeners.js';
 import type { DegradeActions } from './degrade-actions.js';
 import { DEFAULT_DEGRADE_SETTINGS, DEGRADE_LEVELS, levelForRtf, severity, type DegradeLevel, type DegradeSettings } from './degrade-level.js';
@@ -37,7 +36,7 @@ export interface DegradeLadderOptions {
   readonly chunkStepSeconds?: number;
   /** The next smaller model, or undefined (default: large → medium.en → small.en → base.en → tiny.en). */
   readonly smallerModel?: (model: string) => string | undefined;
-  /** Where `tick()` reads RTF (e.g. `() => provider.health().rtf`); undefined = no data yet. */
+  /** Where `tick()` reads RTF (the host-measured `manager.health().rtf`); undefined = no data yet. */
   readonly rtfSource?: () => number | undefined;
   /** Samples dropped by the drop policy (for health). */
   readonly droppedSamples?: () => number;

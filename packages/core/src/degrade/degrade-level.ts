@@ -1,4 +1,4 @@
-import type { DegradeLevelName } from '@echopanel/plugin-api';
+import type { DegradeLevelName } from '../health/provider-health.js';
 
 export type DegradeLevel = DegradeLevelName;
 

@@ -57,7 +57,7 @@ describe('FailoverProvider over real engines', () => {
     await fp.load();
     const sentences = SPEECH_SENTENCES.slice(1, 4);
     const pcm = concatPcm(...sentences.flatMap((s) => [synthesizeSpeech(s).samples, silence(0.6)]));
-    const firstPid = primary.health().workerPid!;
+    const firstPid = fp.primary.health().workerPid!;
     expect(firstPid).toBeGreaterThan(0);
     const events: TranscriptionEvent[] = [];
     const segments: Segment[] = [];
@@ -91,7 +91,7 @@ describe('FailoverProvider over real engines', () => {
     // The primary comes back after its probe (load() restarts the worker, a tiny decode passes).
     expect(await fp.recoverPrimary()).toBe(true);
     expect(fp.active).toBe('primary');
-    const newPid = primary.health().workerPid!;
+    const newPid = fp.primary.health().workerPid!;
     expect(newPid).toBeGreaterThan(0);
     expect(newPid).not.toBe(firstPid);
     const speech = synthesizeSpeech(SPEECH_SENTENCES[1]);

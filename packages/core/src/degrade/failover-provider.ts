@@ -10,7 +10,6 @@ import {
   type ModelIdentity,
   pcmFrames,
   type ProviderCapabilities,
-  type ProviderHealth,
   type RuntimeTuning,
   type Segment,
   silentLogger,
@@ -18,7 +17,9 @@ import {
   type TranscribeOptions,
   type TranscriptionEvent,
 } from '@echopanel/plugin-api';
+import type { HostProvider, ProviderHealth } from '../health/provider-health.js';
 import { Listeners } from '../lifecycle/listeners.js';
+import { HOST_HEALTH, measureProvider } from '../lifecycle/measured-provider.js';
 import { synthesizeWarmupAudio } from '../lifecycle/warmup-audio.js';
 import type { FailoverControl } from './degrade-actions.js';
 import { ReplayBuffer } from '@echopanel/engine-kit';
@@ -26,8 +27,9 @@ import { ReplayBuffer } from '@echopanel/engine-kit';
 export type FailoverSide = 'primary' | 'fallback';
 
 export interface FailoverProviderOptions {
-  readonly primary: ASRProvider;
-  readonly fallback: ASRProvider;
+  /** Plugin providers are measured by the host (see {@link measureProvider}); host compositions are taken as they are. */
+  readonly primary: ASRProvider | HostProvider;
+  readonly fallback: ASRProvider | HostProvider;
   /** Consecutive primary errors (failed chunks or decodes) that trigger failover (config `asr.degrade.errorsBeforeFailover`). */
   readonly errorsBeforeFailover?: number;
   /** Load the fallback with the primary (faster failover, more memory). Default false: loaded on failover. */
@@ -63,9 +65,10 @@ const CRASH_CODES = new Set(['WORKER_CRASHED', 'WORKER_START_FAILED', 'MODEL_COR
  * transcribed, skipped or dropped. `recoverPrimary()` probes the primary (availability + a tiny decode) and
  * goes back when it is healthy; streams on the fallback move back at their next chunk boundary.
  */
-export class FailoverProvider implements ASRProvider, FailoverControl {
-  readonly primary: ASRProvider;
-  readonly fallback: ASRProvider;
+export class FailoverProvider implements HostProvider, FailoverControl {
+  readonly [HOST_HEALTH] = true;
+  readonly primary: HostProvider;
+  readonly fallback: HostProvider;
   private side: FailoverSide = 'primary';
   private consecutive = 0;
   private failovers = 0;
@@ -80,10 +83,10 @@ export class FailoverProvider implements ASRProvider, FailoverControl {
   private lastProbe?: { ok: boolean; at: string; reason?: string };
 
   constructor(private readonly options: FailoverProviderOptions) {
-    this.primary = options.primary;
-    this.fallback = options.fallback;
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger).child({ component: 'failover' });
+    this.primary = measureProvider(options.primary, { logger: this.logger });
+    this.fallback = measureProvider(options.fallback, { logger: this.logger });
     this.listeners = new Listeners((err) => this.logger.error({ err: errorMessage(err) }, 'failover listener threw'));
   }
 
@@ -100,7 +103,7 @@ export class FailoverProvider implements ASRProvider, FailoverControl {
     return this.side;
   }
 
-  get activeProvider(): ASRProvider {
+  get activeProvider(): HostProvider {
     return this.side === 'primary' ? this.primary : this.fallback;
   }
 
@@ -234,7 +237,7 @@ export class FailoverProvider implements ASRProvider, FailoverControl {
         failovers: this.failovers,
         recoveries: this.recoveries,
         ...(this.lastSwitch ? { lastSwitch: { ...this.lastSwitch } } : {}),
-        ...(this.side === 'fallback' ? { primaryHealth: safeHealth(this.primary) } : {}),
+        ...(this.side === 'fallback' ? { primaryHealth: this.primary.health() } : {}),
       },
       ...(this.lastProbe ? { extra: { ...active.extra, lastPrimaryProbe: this.lastProbe } } : {}),
     };
@@ -270,7 +273,8 @@ export class FailoverProvider implements ASRProvider, FailoverControl {
   /**
    * Streams through the serving provider. On failover mid-stream the run is abandoned and its unaccounted
    * audio (the failed chunk(s) and everything buffered) is replayed to the other provider; times stay stream
-   * times; accounting events are forwarded exactly once per sample.
+   * times; accounting events (computed by each side's {@link MeasuredProvider}) are forwarded exactly once per
+   * sample.
    */
   async *transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncGenerator<Segment> {
     const rate = opts.sampleRate;
@@ -389,14 +393,9 @@ export class FailoverProvider implements ASRProvider, FailoverControl {
           offSwitch();
         }
         if (!switchTo) {
+          // The measured side settled everything it consumed (or, aborted, left it to the caller).
           if (pendingError) forward(pendingError);
           flushHeld();
-          // A provider that did not account for every sample it was given: report the rest, never lose it silently.
-          if (buffer.sourceEnded && finalized < buffer.receivedSamples) {
-            const samples = buffer.receivedSamples - finalized;
-            forward({ type: 'dropped', samples, reason: `provider ${provider.name} did not account for these samples`, start: finalized / rate, end: buffer.receivedSamples / rate });
-            finalized = buffer.receivedSamples;
-          }
           return;
         }
         // Abandon this run (its late events are ignored) and move the unaccounted audio.
@@ -424,7 +423,7 @@ export class FailoverProvider implements ASRProvider, FailoverControl {
     }
   }
 
-  private providerOf(side: FailoverSide): ASRProvider {
+  private providerOf(side: FailoverSide): HostProvider {
     return side === 'primary' ? this.primary : this.fallback;
   }
 
@@ -484,14 +483,6 @@ function isAbort(err: unknown): boolean {
 
 function isCrash(err: unknown): boolean {
   return isEchoPanelError(err) && CRASH_CODES.has(err.code);
-}
-
-function safeHealth(p: ASRProvider): ProviderHealth | undefined {
-  try {
-    return p.health();
-  } catch {
-    return undefined;
-  }
 }
 
 function shiftSegment(s: Segment, offset: number): Segment {

@@ -1,1 +1,3 @@
-export * from './idle-health.js';
+export * from './provider-health.js';
+export * from './health-report.js';
+export * from './session-counter.js';

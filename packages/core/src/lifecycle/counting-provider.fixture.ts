@@ -5,16 +5,14 @@ import {
   type ASRProvider,
   type DecodeOptions,
   EchoPanelError,
-  type ProviderHealth,
+  type ProviderHealthReport,
   type RuntimeTuning,
   type Segment,
   type TranscribeOptions,
 } from '@echopanel/plugin-api';
-import { idleProviderHealth } from '../health/idle-health.js';
 import {
   type DecodeRequest,
   decodeUtterance,
-  InferenceMetrics,
   type RawSegment,
   transcribeInChunks,
 } from '@echopanel/engine-kit';
@@ -51,7 +49,6 @@ export class CountingProvider implements ASRProvider {
   unloadFailure?: Error;
   chunkSeconds: number;
   tunings: RuntimeTuning[] = [];
-  readonly metrics = new InferenceMetrics();
   available = true;
 
   constructor(private readonly options: CountingProviderOptions = {}) {
@@ -123,12 +120,8 @@ export class CountingProvider implements ASRProvider {
         }, { once: true });
       });
     }
-    if (failure) {
-      this.metrics.recordError((failure as EchoPanelError).code ?? 'INFERENCE_FAILED', failure.message);
-      throw failure;
-    }
+    if (failure) throw failure;
     this.decodedSamples += req.pcm.length;
-    this.metrics.recordSuccess(1, req.pcm.length / req.sampleRate);
     const seconds = req.pcm.length / req.sampleRate;
     return [{ text: `${this.name} heard ${req.pcm.length} samples`, start: 0, end: seconds, confidence: 0.9 }];
   }
@@ -147,15 +140,8 @@ export class CountingProvider implements ASRProvider {
     return t;
   }
 
-  health(): ProviderHealth {
-    const m = this.metrics.snapshot();
-    return {
-      ...idleProviderHealth(this.name, this.loaded ? 'READY' : 'UNINITIALIZED'),
-      rtf: m.rtf,
-      inferences: m.inferences,
-      consecutiveErrors: m.consecutiveErrors,
-      modelResident: this.loaded,
-      memory: { processRssBytes: 0, workerRssBytes: this.loaded ? (this.options.residentBytes ?? 0) : 0 },
-    };
+  /** Only what the host cannot see (it measures timings and accounting itself). */
+  health(): ProviderHealthReport {
+    return { modelResident: this.loaded, memory: { workerRssBytes: this.loaded ? (this.options.residentBytes ?? 0) : 0 } };
   }
 }

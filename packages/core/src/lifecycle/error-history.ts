@@ -1,4 +1,5 @@
-import { type Clock, errorMessage, type ErrorRecord, isEchoPanelError } from '@echopanel/plugin-api';
+import { type Clock, errorMessage, isEchoPanelError } from '@echopanel/plugin-api';
+import type { ErrorRecord } from '../health/provider-health.js';
 
 /** The last `capacity` errors with times (seed P3-2: not just the last one). */
 export class ErrorHistory {

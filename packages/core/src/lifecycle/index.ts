@@ -5,3 +5,5 @@ export * from './warmup-audio.js';
 export * from './error-history.js';
 export * from './listeners.js';
 export * from './recovery-backoff.js';
+export * from './measured-provider.js';
+export * from './inference-metrics.js';

@@ -121,7 +121,7 @@ describe('ModelManager over the real faster-whisper provider', () => {
     expect(manager.state).toBe('ERROR');
     // The worker that was starting is stopped once its start settles.
     await until(() => pythonChildren().length === 0, 60000);
-    expect(provider.health().modelResident).toBe(false);
+    expect(provider.health?.().modelResident).toBe(false);
     await manager.retry();
     expect(manager.state).toBe('READY');
     await manager.unload();

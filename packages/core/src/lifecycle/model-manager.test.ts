@@ -402,8 +402,9 @@ describe('ModelManager', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(m.state).toBe('UNINITIALIZED');
 
-    const off = new ModelManager({ provider: new CountingProvider(), recovery: { enabled: false, initialDelayMs: 1 } });
-    (off.provider as CountingProvider).loadFailures = [new EchoPanelError('MODEL_NOT_FOUND', 'gone')];
+    const offProvider = new CountingProvider();
+    const off = new ModelManager({ provider: offProvider, recovery: { enabled: false, initialDelayMs: 1 } });
+    offProvider.loadFailures = [new EchoPanelError('MODEL_NOT_FOUND', 'gone')];
     await expectCode(off.initialize(), 'MODEL_NOT_FOUND');
     await new Promise((r) => setTimeout(r, 30));
     expect(off.state).toBe('ERROR');

@@ -3,16 +3,13 @@ import {
   type Availability,
   type Clock,
   type DecodeOptions,
-  type DegradeHealth,
   EchoPanelError,
   errorMessage,
-  type ErrorRecord,
   isEchoPanelError,
   type Logger,
   type ModelIdentity,
   type ModelState,
   type ProviderCapabilities,
-  type ProviderHealth,
   type RuntimeTuning,
   type Segment,
   silentLogger,
@@ -20,15 +17,17 @@ import {
   type TranscribeOptions,
   type TranscriptionEvent,
 } from '@echopanel/plugin-api';
-import { idleProviderHealth } from '../health/idle-health.js';
+import type { DegradeHealth, ErrorRecord, HostProvider, ProviderHealth } from '../health/provider-health.js';
 import { ErrorHistory } from './error-history.js';
 import { Listeners } from './listeners.js';
+import { HOST_HEALTH, MeasuredProvider, measureProvider } from './measured-provider.js';
 import { assertTransition } from './model-state-machine.js';
 import { RecoveryBackoff, type RecoveryOptions, type RecoveryStatus } from './recovery-backoff.js';
 import { runWarmup, type WarmupLevel, type WarmupOptions, type WarmupReport } from './warmup.js';
 
 export interface ModelManagerOptions {
-  readonly provider: ASRProvider;
+  /** The plugin's provider (measured by the host, see {@link measureProvider}) or a host composition of them. */
+  readonly provider: ASRProvider | HostProvider;
   /** Warmup level (default 2): 1 load, 2 + one inference, 3 + several inferences. */
   readonly warmupLevel?: WarmupLevel;
   readonly warmup?: WarmupOptions;
@@ -69,6 +68,13 @@ export interface ModelStateChange {
   readonly error?: ErrorRecord;
 }
 
+/** One stream's hold on the model serving when it started (see {@link ModelManager.lease}). */
+export interface ModelLease {
+  readonly provider: ASRProvider;
+  /** Ends the hold (idempotent); a model replaced meanwhile is unloaded once its last lease ends. */
+  release(): void;
+}
+
 export interface ModelSwitch {
   readonly from: string;
   readonly to: string;
@@ -93,8 +99,9 @@ const UNLOAD_CANCEL = new EchoPanelError('ABORTED', 'loading was cancelled by un
  * provider is unloaded, again once the abandoned load settles). It is itself an {@link ASRProvider}, so it
  * composes with failover; inference while not READY fails with NOT_READY.
  */
-export class ModelManager implements ASRProvider {
-  private current: ASRProvider;
+export class ModelManager implements HostProvider {
+  readonly [HOST_HEALTH] = true;
+  private current: HostProvider;
   private stateValue: ModelState = 'UNINITIALIZED';
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -105,10 +112,10 @@ export class ModelManager implements ASRProvider {
   private unloading?: Promise<void>;
   private switching?: Promise<void>;
   private pendingCleanup?: Promise<void>;
-  private readonly inflight = new Map<ASRProvider, number>();
+  private readonly inflight = new Map<HostProvider, number>();
   /** Models replaced by a switch that still serve their in-flight streams. */
-  private readonly retired = new Set<ASRProvider>();
-  private readonly drainWaiters = new Map<ASRProvider, (() => void)[]>();
+  private readonly retired = new Set<HostProvider>();
+  private readonly drainWaiters = new Map<HostProvider, (() => void)[]>();
   private loadMs?: number;
   private warmupMs?: number;
   private loadedAt?: string;
@@ -119,10 +126,10 @@ export class ModelManager implements ASRProvider {
   private readonly backoff: RecoveryBackoff;
 
   constructor(private readonly options: ModelManagerOptions) {
-    this.current = options.provider;
     this.clock = options.clock ?? systemClock;
     this.backoff = new RecoveryBackoff(options.recovery ?? {}, this.clock);
     this.logger = (options.logger ?? silentLogger).child({ component: 'model-manager' });
+    this.current = measureProvider(options.provider, { logger: this.logger });
     this.errors = new ErrorHistory(this.clock);
     this.listeners = new Listeners((err, event) => this.logger.error({ err: errorMessage(err), event }, 'model manager listener threw'));
   }
@@ -139,9 +146,9 @@ export class ModelManager implements ASRProvider {
     return this.stateValue;
   }
 
-  /** The provider currently serving (changes on {@link switchModel}). */
+  /** The provider currently serving, as its plugin made it (changes on {@link switchModel}). */
   get provider(): ASRProvider {
-    return this.current;
+    return this.current instanceof MeasuredProvider ? this.current.inner : this.current;
   }
 
   get ready(): boolean {
@@ -220,7 +227,7 @@ export class ModelManager implements ASRProvider {
   async switchModel(next: ASRProvider | (() => ASRProvider | Promise<ASRProvider>), options: InitializeOptions = {}): Promise<void> {
     if (this.switching) throw new EchoPanelError('INVALID_STATE', 'a model switch is already in progress');
     const run = async () => {
-      const provider = typeof next === 'function' ? await next() : next;
+      const provider = measureProvider(typeof next === 'function' ? await next() : next, { logger: this.logger });
       if (provider === this.current) return this.stateValue === 'READY' ? undefined : this.load();
       if (this.stateValue !== 'READY') {
         if (this.stateValue === 'LOADING' || this.stateValue === 'WARMING_UP' || this.stateValue === 'UNLOADING') {
@@ -289,6 +296,44 @@ export class ModelManager implements ASRProvider {
 
   async *transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncGenerator<Segment> {
     const provider = this.acquire();
+    try {
+      yield* this.transcribeOn(provider, audio, opts);
+    } finally {
+      this.release(provider);
+    }
+  }
+
+  /**
+   * Pins the model serving now for one stream: the lease's provider keeps calling that model after a
+   * {@link switchModel} (a live stream finishes on the model it started on), and the model counts as in flight
+   * — a switch waits for it before unloading the old model — until `release()`. Throws NOT_READY when not READY.
+   */
+  lease(): ModelLease {
+    const pinned = this.acquire();
+    let open = true;
+    const provider: ASRProvider = {
+      name: pinned.name,
+      capabilities: pinned.capabilities,
+      availability: () => pinned.availability(),
+      // The manager owns the model's lifecycle: a lease neither loads nor unloads it.
+      load: () => Promise.resolve(),
+      unload: () => Promise.resolve(),
+      transcribe: (audio, opts) => this.transcribeOn(pinned, audio, opts),
+      decode: (pcm, opts) => this.oneShotOn(pinned, 'decode', pcm, opts),
+      decodeRecording: (pcm, opts) => this.oneShotOn(pinned, 'decodeRecording', pcm, opts),
+      modelInfo: () => pinned.modelInfo?.(),
+    };
+    return {
+      provider,
+      release: () => {
+        if (!open) return;
+        open = false;
+        this.release(pinned);
+      },
+    };
+  }
+
+  private async *transcribeOn(provider: HostProvider, audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncGenerator<Segment> {
     const onEvent = (e: TranscriptionEvent) => {
       if (e.type === 'error' && !e.recovered) this.recordError(new EchoPanelError(e.code, e.message), 'transcribe');
       opts.onEvent?.(e);
@@ -298,8 +343,6 @@ export class ModelManager implements ASRProvider {
     } catch (err) {
       this.onInferenceThrow(provider, err, opts.signal);
       throw err;
-    } finally {
-      this.release(provider);
     }
   }
 
@@ -314,6 +357,14 @@ export class ModelManager implements ASRProvider {
   private async oneShot(method: 'decode' | 'decodeRecording', pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
     const provider = this.acquire();
     try {
+      return await this.oneShotOn(provider, method, pcm, opts);
+    } finally {
+      this.release(provider);
+    }
+  }
+
+  private async oneShotOn(provider: HostProvider, method: 'decode' | 'decodeRecording', pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
+    try {
       const capable = method === 'decode' ? provider.capabilities.decode : provider.capabilities.recording;
       if (!capable || !provider[method]) {
         throw new EchoPanelError('INVALID_STATE', `provider ${provider.name} does not implement ${method}()`);
@@ -322,8 +373,6 @@ export class ModelManager implements ASRProvider {
     } catch (err) {
       this.onInferenceThrow(provider, err, opts.signal);
       throw err;
-    } finally {
-      this.release(provider);
     }
   }
 
@@ -346,15 +395,9 @@ export class ModelManager implements ASRProvider {
     await this.current.dispose?.();
   }
 
-  /** The provider's health with the manager's state, timings, memory and error history. */
+  /** The host-measured health of the serving provider with the manager's state, timings, memory and error history. */
   health(): ProviderHealth {
-    let base: ProviderHealth;
-    try {
-      base = this.current.health();
-    } catch (err) {
-      this.recordError(err, 'health');
-      base = idleProviderHealth(this.current.name, this.stateValue);
-    }
+    const base = this.current.health();
     const last = this.errors.last;
     const resident = base.memory.modelResidentBytes ?? (this.stateValue === 'READY' ? this.residentEstimate : undefined);
     return {
@@ -491,7 +534,7 @@ export class ModelManager implements ASRProvider {
     this.logger.info({ provider: provider.name }, 'model unloaded');
   }
 
-  private async cleanup(provider: ASRProvider, abandoned: Promise<void> | undefined, now: boolean): Promise<void> {
+  private async cleanup(provider: HostProvider, abandoned: Promise<void> | undefined, now: boolean): Promise<void> {
     const quietUnload = () =>
       provider.unload().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'unload after a failed load failed'));
     if (now) await quietUnload();
@@ -532,14 +575,14 @@ export class ModelManager implements ASRProvider {
     this.listeners.emit('state', { from, to, at: this.now(), ...(rec ? { error: rec } : {}) });
   }
 
-  private acquire(): ASRProvider {
+  private acquire(): HostProvider {
     if (this.stateValue !== 'READY') throw this.notReady();
     const provider = this.current;
     this.inflight.set(provider, (this.inflight.get(provider) ?? 0) + 1);
     return provider;
   }
 
-  private release(provider: ASRProvider): void {
+  private release(provider: HostProvider): void {
     const n = (this.inflight.get(provider) ?? 1) - 1;
     if (n > 0) {
       this.inflight.set(provider, n);
@@ -557,7 +600,7 @@ export class ModelManager implements ASRProvider {
     return n;
   }
 
-  private drain(provider: ASRProvider, timeoutMs = this.options.drainTimeoutMs ?? 10000): Promise<void> {
+  private drain(provider: HostProvider, timeoutMs = this.options.drainTimeoutMs ?? 10000): Promise<void> {
     if (!this.inflight.get(provider)) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = Number.isFinite(timeoutMs)
@@ -575,7 +618,7 @@ export class ModelManager implements ASRProvider {
     });
   }
 
-  private onInferenceThrow(provider: ASRProvider, err: unknown, signal?: AbortSignal): void {
+  private onInferenceThrow(provider: HostProvider, err: unknown, signal?: AbortSignal): void {
     if (signal?.aborted || (isEchoPanelError(err) && err.code === 'ABORTED')) return;
     this.recordError(err, 'inference');
     if (isEchoPanelError(err) && FATAL_CODES.has(err.code) && provider === this.current && this.stateValue === 'READY') {
@@ -622,14 +665,8 @@ export class ModelManager implements ASRProvider {
     this.listeners.emit('error', rec);
   }
 
-  private totalRss(provider: ASRProvider): number {
-    let worker = 0;
-    try {
-      worker = provider.health().memory.workerRssBytes;
-    } catch {
-      // health() of a half-loaded provider may fail; the estimate then covers this process only.
-    }
-    return this.processRss() + worker;
+  private totalRss(provider: HostProvider): number {
+    return this.processRss() + provider.health().memory.workerRssBytes;
   }
 
   private processRss(): number {

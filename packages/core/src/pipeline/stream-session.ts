@@ -10,7 +10,7 @@ import {
   type TranscriptionEvent,
   type VoiceActivityDetector,
 } from '@echopanel/plugin-api';
-import { SessionCounter } from '@echopanel/engine-kit';
+import { SessionCounter } from '../health/session-counter.js';
 import { FrameQueue, type QueuedFrame } from './frame-queue.js';
 import { LocalAgreement } from './local-agreement.js';
 import type { StreamEvent, StreamStats } from './stream-events.js';
@@ -132,7 +132,7 @@ export class StreamSession {
   private lastPartialAt = 0;
   private agreement = new LocalAgreement();
   /** The latest decode-ahead: its range and result (reused by the final of exactly that range). */
-  private ahead?: { start: number; end: number; segments?: Segment[] };
+  private ahead?: { start: number; end: number; utterance: number; turn: number; segments?: Segment[]; toldAsPartial?: boolean };
   /** Text of the finals so far (the tail prompts the next utterance). */
   private context = '';
   /** The turn audio now goes to; the last turn whose speech start was announced; where the current turn began. */
@@ -387,13 +387,14 @@ export class StreamSession {
     const seg = this.segmenter!;
     const start = seg.openStart;
     if (start === undefined) return;
+    this.aheadAsPartial();
     // In a pause that may end the utterance: decode it now, so that when the endpoint silence confirms the end
     // the final is ready (its latency is then the endpoint silence, not endpoint + decode).
     const tentative = seg.tentativeEnd;
     if (tentative !== undefined) {
       if (this.ahead?.start === start && this.ahead.end === tentative) return;
       if (this.decoding || this.jobs.length > 0) return;
-      this.ahead = { start, end: tentative };
+      this.ahead = { start, end: tentative, utterance: this.utterance, turn: this.turn };
       this.jobs.push({ kind: 'ahead', start, end: tentative, pcm: seg.openAudio(tentative), utterance: this.utterance, turn: this.turn });
       this.wakeJobs();
       return;
@@ -491,10 +492,20 @@ export class StreamSession {
       return;
     }
     if (this.ahead?.start === job.start && this.ahead.end === job.end) this.ahead.segments = segments;
-    // Speech went on after the pause: what was decoded is the utterance so far, a partial.
-    if (job.utterance === this.utterance && this.segmenter?.openStart === job.start && this.segmenter.tentativeEnd !== job.end) {
-      this.emitPartial(job, segments);
-    }
+    this.aheadAsPartial();
+  }
+
+  /**
+   * Speech went on after a pause that was decoded ahead: what was decoded is the utterance so far, a partial,
+   * whether the decode came back after the speaker resumed or (the usual case in real time) before.
+   */
+  private aheadAsPartial(): void {
+    const a = this.ahead;
+    const seg = this.segmenter;
+    if (!a?.segments || a.toldAsPartial || !seg) return;
+    if (a.utterance !== this.utterance || seg.openStart !== a.start || seg.tentativeEnd === a.end) return;
+    a.toldAsPartial = true;
+    this.emitPartial(a, a.segments);
   }
 
   /** Keeps the tail of the finals' text for the next utterance's prompt; a repetition loop is not kept. */

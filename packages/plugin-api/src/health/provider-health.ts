@@ -1,108 +1,27 @@
 /** Model state as the lifecycle manager and providers report it. */
 export type ModelState = 'UNINITIALIZED' | 'LOADING' | 'WARMING_UP' | 'READY' | 'ERROR' | 'UNLOADING';
 
-export interface MemoryUsage {
-  /** RSS of this Node process. */
-  readonly processRssBytes: number;
-  /** RSS of worker processes the provider owns (0 when in-process). */
-  readonly workerRssBytes: number;
-  /** Estimate of what the loaded model occupies. */
-  readonly modelResidentBytes?: number;
-}
-
-export interface SessionStats {
-  readonly active: number;
-  readonly total: number;
-  readonly receivedSamples: number;
-  readonly transcribedSamples: number;
-  readonly skippedSamples: number;
-  readonly droppedSamples: number;
-}
-
-/** One health shape for every provider (MOD-008, with the seed's gaps closed). */
-export interface ProviderHealth {
-  readonly provider: string;
-  readonly state: ModelState;
-  /** Processing time / audio time over the sliding window (below 1 is faster than real time). */
-  readonly rtf: number;
-  readonly avgInferMs: number;
-  readonly p50InferMs: number;
-  readonly p95InferMs: number;
-  readonly p99InferMs: number;
-  readonly inferences: number;
-  /** Requests waiting for the engine. */
-  readonly backlog: number;
-  readonly droppedChunks: number;
-  readonly modelResident: boolean;
-  readonly loadedAt?: string;
-  readonly loadMs?: number;
-  readonly consecutiveErrors: number;
-  readonly lastError?: { readonly code: string; readonly message: string; readonly at: string };
-  readonly restarts: number;
+/**
+ * What a provider may say about itself in {@link ASRProvider.health}: only what the host cannot see. Every field
+ * is optional, and the host validates the object (an unknown field, a wrong type or a throw is logged once and
+ * the report ignored). Timing, RTF, latency, backlog and sample accounting are measured by the host around its
+ * calls; a provider does not report them.
+ */
+export interface ProviderHealthReport {
+  /** The provider's own view; the host's lifecycle state wins where they differ (e.g. ERROR after a crash). */
+  readonly state?: ModelState;
+  /** `false` when the weights are not in memory although loaded (e.g. paged out, worker restarting). */
+  readonly modelResident?: boolean;
+  readonly memory?: {
+    /** RSS of worker processes the provider owns (0 when in-process). */
+    readonly workerRssBytes?: number;
+    /** What the loaded model occupies, when the provider knows better than the host's RSS delta around `load`. */
+    readonly modelResidentBytes?: number;
+  };
+  /** PID of the provider's worker process, if it has one. */
   readonly workerPid?: number;
-  readonly memory: MemoryUsage;
-  readonly sessions: SessionStats;
-  /** Provider-specific extras (e.g. VAD stats). */
+  /** Times the provider restarted its engine (e.g. a crashed worker) since it was created. */
+  readonly restarts?: number;
+  /** Provider-specific extras, shown as they are under `extra` in `/model-status`. */
   readonly extra?: Readonly<Record<string, unknown>>;
-  /** Warmup duration (set by the lifecycle manager). */
-  readonly warmupMs?: number;
-  /** The last errors, oldest first (the lifecycle manager keeps 10). */
-  readonly errorHistory?: readonly ErrorRecord[];
-  /** Degrade ladder state, when a ladder watches this provider. */
-  readonly degrade?: DegradeHealth;
-  /** Failover state, when this is a primary/fallback pair. */
-  readonly failover?: FailoverHealth;
-}
-
-/** One remembered error. */
-export interface ErrorRecord {
-  readonly code: string;
-  readonly message: string;
-  /** ISO time. */
-  readonly at: string;
-  /** What was going on (e.g. `load`, `warmup`, `transcribe`). */
-  readonly phase?: string;
-}
-
-/** Degrade ladder levels, mildest first. */
-export type DegradeLevelName = 'NORMAL' | 'WARNING' | 'DEGRADE' | 'EMERGENCY' | 'FAILOVER';
-
-/** One level change of the degrade ladder. */
-export interface DegradeLevelChange {
-  readonly from: DegradeLevelName;
-  readonly to: DegradeLevelName;
-  /** ISO time. */
-  readonly at: string;
-  readonly reason: string;
-  /** RTF that caused it (when RTF did). */
-  readonly rtf?: number;
-  /** Actions applied (degrading) or reverted (recovering), with failures. */
-  readonly actions: readonly { readonly name: string; readonly ok: boolean; readonly detail?: string }[];
-}
-
-export interface DegradeHealth {
-  readonly enabled: boolean;
-  readonly level: DegradeLevelName;
-  /** ISO time the current level was entered. */
-  readonly since: string;
-  /** Last RTF observed by the ladder. */
-  readonly rtf?: number;
-  /** Actions in force, oldest first. */
-  readonly activeActions: readonly string[];
-  /** Samples dropped by the EMERGENCY drop policy. */
-  readonly droppedSamples: number;
-  /** Recent level changes, oldest first. */
-  readonly history: readonly DegradeLevelChange[];
-}
-
-export interface FailoverHealth {
-  /** Which side serves new requests. */
-  readonly active: 'primary' | 'fallback';
-  readonly primary: string;
-  readonly fallback: string;
-  readonly failovers: number;
-  readonly recoveries: number;
-  readonly lastSwitch?: { readonly to: 'primary' | 'fallback'; readonly reason: string; readonly at: string };
-  /** The primary's own health while the fallback serves. */
-  readonly primaryHealth?: ProviderHealth;
 }

@@ -1,4 +1,4 @@
-import type { ProviderHealth } from '../health/provider-health.js';
+import type { ProviderHealthReport } from '../health/provider-health.js';
 import type { ErrorCode } from '../errors/echopanel-error.js';
 
 /** Compute device a provider can run on. */
@@ -60,9 +60,11 @@ export interface Segment {
 }
 
 /**
- * Events a provider reports about the audio of one `transcribe` call besides segments. Every sample received
- * ends up in exactly one of `transcribed`, `skipped` (silence or a too-short tail, never sent to the engine) or
- * `dropped` (lost, with a reason): nothing is lost silently.
+ * Events a provider may report about the audio of one `transcribe` call besides segments; all are optional hints.
+ * The host accounts for every sample itself (received = transcribed + skipped + dropped): audio the provider
+ * consumed is transcribed unless it reported it `skipped` (silence or a too-short tail, never sent to the engine)
+ * or `dropped` (lost, with a reason); `transcribed` events are accepted and change nothing. `restart` and `error`
+ * (a failure the provider recovered from, or one that ends the stream) are shown to the client and logged.
  */
 export type TranscriptionEvent =
   | { readonly type: 'transcribed'; readonly samples: number; readonly start: number; readonly end: number }
@@ -86,7 +88,7 @@ export interface TranscribeOptions {
   readonly wordTimestamps?: boolean;
   /** Text that conditions the decoder (OpenAI `prompt`). */
   readonly prompt?: string;
-  /** Accounting and recovery events (see {@link TranscriptionEvent}). */
+  /** Optional accounting hints and recovery events (see {@link TranscriptionEvent}); never required. */
   readonly onEvent?: (event: TranscriptionEvent) => void;
 }
 
@@ -134,7 +136,11 @@ export interface ASRProvider {
   availability(): Promise<Availability>;
   load(): Promise<void>;
   unload(): Promise<void>;
-  /** Streams segments for a stream of mono s16le PCM frames of any size. */
+  /**
+   * Streams segments for a stream of mono s16le PCM frames of any size. Pull the next frame only when ready for
+   * it: the host times the provider from handing it a frame until it asks for the next (its RTF), and counts the
+   * audio up to the end of each final segment as transcribed (its lag and accounting).
+   */
   transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment>;
   /** One-shot decode of a complete utterance (when `capabilities.decode`): used for VAD segments and partials. */
   decode?(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]>;
@@ -145,7 +151,11 @@ export interface ASRProvider {
    * filtering beyond the engine's own.
    */
   decodeRecording?(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]>;
-  health(): ProviderHealth;
+  /**
+   * What only the provider knows about itself (memory, worker pid, restarts, extras); optional, every field
+   * optional. The host measures RTF, latency, backlog and sample accounting itself and validates this report.
+   */
+  health?(): ProviderHealthReport;
   /** What weights are loaded (or would be). */
   modelInfo?(): ModelIdentity | undefined;
   /** Apply degrade-ladder tuning; returns what was applied. */
