@@ -6,3 +6,4 @@ export * from './models/model-resolver.js';
 export * from './audio/pcm.js';
 export * from './audio/wav.js';
 export * from './audio/stream-resampler.js';
+export * from './round.js';

@@ -1,4 +1,4 @@
-import type { Segment, TranscriptionEvent } from '@echopanel/plugin-api';
+import { round3, type Segment, type TranscriptionEvent } from '@echopanel/plugin-api';
 
 export interface DropGateOptions {
   readonly sampleRate: number;
@@ -132,8 +132,4 @@ export class DropPolicy {
       },
     };
   }
-}
-
-function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
 }

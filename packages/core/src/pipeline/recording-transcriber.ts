@@ -4,6 +4,7 @@ import {
   EchoPanelError,
   errorMessage,
   isEchoPanelError,
+  round3,
   type Segment,
   type VoiceActivityDetector,
   type Word,
@@ -207,8 +208,4 @@ async function streamRecording(recording: PcmRecording, options: RecordingTransc
 function abortReason(signal: AbortSignal): string {
   const r: unknown = signal.reason;
   return r instanceof EchoPanelError ? r.message : 'request cancelled';
-}
-
-function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
 }

@@ -4,6 +4,7 @@ import {
   StreamSession,
   errorMessage,
   type Logger,
+  round3,
   type StreamEvent,
   type StreamStats,
 } from '@echopanel/core';
@@ -193,13 +194,17 @@ export class StreamConnection implements LiveConnection {
         CLOSE.unsupported,
       );
     }
-    const provider = engine.readyProvider();
-    if (!provider) {
+    // The stream keeps the model it starts on: a config reload that swaps it does not move this stream.
+    const lease = engine.leaseProvider();
+    if (!lease) {
       const r = engine.readiness();
       return this.refuse('NOT_READY', `the model is not ready (${r.model_state}${r.reason ? `: ${r.reason}` : ''}); retry when /health answers 200`, CLOSE.tryAgain);
     }
     const joined = this.ctx.sessions.join(start.source, start.session);
-    if ('code' in joined) return this.refuse(joined.code, joined.message, CLOSE.tryAgain);
+    if ('code' in joined) {
+      lease.release();
+      return this.refuse(joined.code, joined.message, CLOSE.tryAgain);
+    }
     this.stream = joined;
     this.start = start;
     this.aligner = new PcmByteAligner(start.encoding === 'pcm_f32le' ? 4 : 2);
@@ -207,7 +212,7 @@ export class StreamConnection implements LiveConnection {
     this.state = 'streaming';
     const asr = engine.asrConfig;
     this.session = new StreamSession({
-      provider,
+      provider: lease.provider,
       detector: engine.createDetector(),
       segmentation: asr.segmentation,
       sampleRate: TARGET_RATE,
@@ -226,7 +231,7 @@ export class StreamConnection implements LiveConnection {
       onEvent: (e) => this.onStreamEvent(e),
       onDecode: (ms, seconds) => this.ctx.metrics.decodeObserved(ms, seconds),
     });
-    this.finished = this.session.whenDone();
+    this.finished = this.session.whenDone().finally(() => lease.release());
     this.ctx.metrics.streamOpened();
     this.timer = setTimeout(() => this.tooLong(), this.ctx.maxSessionSeconds * 1000);
     this.timer.unref();
@@ -355,8 +360,4 @@ function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
 }
