@@ -23,6 +23,7 @@ import {
   decodeLongForm,
   type DecodeRequest,
   decodeUtterance,
+  encoderWindowSeconds,
   EngineRunner,
   type RawSegment,
   SlidingWindow,
@@ -263,7 +264,7 @@ export class FasterWhisperProvider implements ASRProvider {
       vadFilter: this.config.vadFilter,
       wordTimestamps: req.wordTimestamps ?? false,
       prompt: req.prompt,
-      ...(req.longForm ? { conditionOnPreviousText: true } : {}),
+      ...(req.longForm ? { conditionOnPreviousText: true } : { encoderSeconds: encoderWindowSeconds(req.pcm.length / req.sampleRate) }),
     };
     const audioSeconds = req.pcm.length / req.sampleRate;
     return this.runner.run(

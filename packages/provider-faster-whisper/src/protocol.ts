@@ -54,6 +54,8 @@ export interface TranscribeParams {
   readonly prompt?: string;
   /** faster-whisper's long-form conditioning: each 30 s window is prompted with the text decoded before it. */
   readonly conditionOnPreviousText?: boolean;
+  /** The encoder window in whole seconds (< 30 shortens it; absent = whisper's 30 s). */
+  readonly encoderSeconds?: number;
 }
 
 /** Encodes one host → worker frame. `pcm` travels as s16le (half the bytes of float32; the worker converts). */

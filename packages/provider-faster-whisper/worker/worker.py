@@ -8,7 +8,8 @@ host -> worker (stdin), binary frames:
     header["bytes"] bytes payload (0 when absent)
 
     op "transcribe": payload is mono PCM at 16 kHz, header["format"] "s16le" (default) or "f32le";
-                     options: beamSize, language, vadFilter, wordTimestamps, prompt, conditionOnPreviousText
+                     options: beamSize, language, vadFilter, wordTimestamps, prompt, conditionOnPreviousText,
+                     encoderSeconds (the encoder window, whole seconds; absent = whisper's 30 s)
     op "ping":       answered with {"type": "pong"}
     op "shutdown":   answered with {"type": "bye"}, then the worker exits 0
 
@@ -28,6 +29,7 @@ devices) and exits; the host uses it for availability().
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -143,6 +145,27 @@ def to_float32(payload, fmt):
     return np.frombuffer(payload, dtype="<i2").astype(np.float32) / 32768.0
 
 
+@contextlib.contextmanager
+def encoder_window(seconds):
+    """Runs the encoder on `seconds` of features instead of 30 (CTranslate2 takes any length up to 30 s).
+
+    faster-whisper pads every window's features to 30 s with `pad_or_trim` before encoding; a few seconds of
+    speech then pay for 30 s of encoder. The host asks for a shorter window only for audio that fits in it.
+    """
+    import faster_whisper.transcribe as fwt
+
+    frames = int(seconds) * 100 if seconds else 0
+    original = getattr(fwt, "pad_or_trim", None)
+    if not (0 < frames < 3000) or original is None:
+        yield
+        return
+    fwt.pad_or_trim = lambda array, length=3000, axis=-1: original(array, length=min(length, frames), axis=axis)
+    try:
+        yield
+    finally:
+        fwt.pad_or_trim = original
+
+
 def transcribe(model, header, payload):
     audio = to_float32(payload, header.get("format", "s16le"))
     if audio.size == 0:
@@ -158,7 +181,9 @@ def transcribe(model, header, payload):
         condition_on_previous_text=bool(header.get("conditionOnPreviousText", False)),
     )
     out = []
-    for seg in segments:  # decoding happens while iterating
+    with encoder_window(header.get("encoderSeconds")):
+        segments = list(segments)  # decoding happens while iterating
+    for seg in segments:
         item = {
             "start": round(float(seg.start), 3),
             "end": round(float(seg.end), 3),

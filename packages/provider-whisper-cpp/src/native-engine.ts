@@ -26,6 +26,8 @@ export interface NativeParams {
   readonly no_context: boolean;
   readonly suppress_blank: boolean;
   readonly suppress_non_speech_tokens: boolean;
+  /** Encoder positions to run (50 per second of audio); 0 or absent = the model's 1500 (30 s). */
+  readonly audio_ctx?: number;
   readonly print_progress: false;
   readonly print_realtime: false;
   readonly print_timestamps: false;

@@ -24,6 +24,7 @@ import {
   decodeLongForm,
   type DecodeRequest,
   decodeUtterance,
+  encoderWindowSeconds,
   EngineRunner,
   transcribeInChunks,
 } from '@echopanel/engine-kit';
@@ -269,7 +270,7 @@ export class WhisperCppProvider implements ASRProvider {
         this.peakParallel = Math.max(this.peakParallel, this.runner.queue.runningCount);
         // Share the configured threads between the inferences running now (2 parallel on 2 threads → 1 each).
         const threads = Math.max(1, Math.floor(this.threads / Math.max(1, this.runner.queue.runningCount)));
-        return ctx.transcribe(float, this.params(req, threads));
+        return ctx.transcribe(float, this.params(req, threads, float.length));
       },
       // A recording of minutes takes longer than one chunk: allow it real time on top of the per-chunk limit.
       { signal: req.signal, onEvent: req.onEvent, ...(req.longForm ? { timeoutMs: this.config.inferenceTimeoutMs + audioSeconds * 1000 } : {}) },
@@ -278,7 +279,7 @@ export class WhisperCppProvider implements ASRProvider {
     return toRawSegments(native, req.wordTimestamps === true);
   };
 
-  private params(req: DecodeRequest, threads: number): NativeParams {
+  private params(req: DecodeRequest, threads: number, samples: number): NativeParams {
     const language = req.language ?? this.config.language ?? (this.info?.englishOnly ? 'en' : 'auto');
     return {
       strategy: this.beamSize > 1 ? 1 : 0,
@@ -295,6 +296,8 @@ export class WhisperCppProvider implements ASRProvider {
       print_realtime: false,
       print_timestamps: false,
       format: 'detail',
+      // whisper.cpp's audio_ctx counts encoder positions, 50 per second.
+      ...(req.longForm ? {} : { audio_ctx: encoderWindowSeconds(samples / 16000) * 50 }),
     };
   }
 
