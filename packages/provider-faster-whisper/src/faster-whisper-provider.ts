@@ -27,6 +27,7 @@ import {
   EngineRunner,
   type RawSegment,
   SlidingWindow,
+  StreamCuts,
   transcribeInChunks,
 } from '@echopanel/engine-kit';
 import type { FasterWhisperConfig } from './config.js';
@@ -47,6 +48,7 @@ export class FasterWhisperProvider implements ASRProvider {
   readonly name = 'faster-whisper';
   private readonly logger: Logger;
   private readonly runner: EngineRunner;
+  private readonly streams = new StreamCuts('faster-whisper');
   /** Inference time as the worker measures it (engine only), next to the host's end-to-end time. */
   private readonly engineMs = new SlidingWindow(200);
   private engineLastMs?: number;
@@ -133,8 +135,14 @@ export class FasterWhisperProvider implements ASRProvider {
     await this.ensureWorker();
   }
 
-  /** Stops the worker (clean shutdown, then kill after `shutdownGraceMs`), which frees the model's memory. */
+  /** Stops the worker, which frees the model's memory; streams running on it end with ABORTED. */
   async unload(): Promise<void> {
+    this.streams.cutAll();
+    await this.stopWorker();
+  }
+
+  /** Stops the worker (clean shutdown, then kill after `shutdownGraceMs`); a model switch reuses it mid-stream. */
+  private async stopWorker(): Promise<void> {
     if (this.starting) {
       this.startAbort?.abort(new EchoPanelError('ABORTED', 'faster-whisper was unloaded while its worker was starting'));
       await this.starting.catch(() => undefined);
@@ -157,10 +165,12 @@ export class FasterWhisperProvider implements ASRProvider {
   async *transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment> {
     assertSampleRate(opts.sampleRate, SAMPLE_RATE, this.name);
     await this.ensureWorker();
-    yield* transcribeInChunks(audio, opts, (req) => this.decodeChunk(req), {
-      chunkSeconds: () => this.chunkSeconds,
-      onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'dropped a likely hallucination'),
-    });
+    yield* this.streams.run(opts.signal, (signal) =>
+      transcribeInChunks(audio, { ...opts, signal }, (req) => this.decodeStreamChunk(req), {
+        chunkSeconds: () => this.chunkSeconds,
+        onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'dropped a likely hallucination'),
+      }),
+    );
   }
 
   async decode(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
@@ -238,7 +248,7 @@ export class FasterWhisperProvider implements ASRProvider {
         const next = await this.ctx.models.resolve(tuning.model, 'ct2');
         await this.runner.queue.run(async () => {
           const wasLoaded = this.worker !== undefined;
-          await this.unload();
+          await this.stopWorker();
           this.modelRef = tuning.model!;
           this.resolved = next;
           if (wasLoaded) await this.ensureWorker();
@@ -250,6 +260,12 @@ export class FasterWhisperProvider implements ASRProvider {
     }
     this.logger.info({ applied }, 'faster-whisper tuning applied');
     return applied;
+  }
+
+  /** A stream's chunk: not decoded (nor the worker started again) once the stream was cancelled or cut by unload(). */
+  private async decodeStreamChunk(req: DecodeRequest): Promise<RawSegment[]> {
+    if (req.signal?.aborted) throw new EchoPanelError('ABORTED', 'the stream was cancelled');
+    return this.decodeChunk(req);
   }
 
   private async decodeChunk(req: DecodeRequest): Promise<RawSegment[]> {

@@ -26,6 +26,7 @@ import {
   decodeUtterance,
   encoderWindowSeconds,
   EngineRunner,
+  StreamCuts,
   transcribeInChunks,
 } from '@echopanel/engine-kit';
 import { defaultThreads, resolveDevice, type WhisperCppConfig } from './config.js';
@@ -64,6 +65,7 @@ export class WhisperCppProvider implements ASRProvider {
   readonly capabilities: ProviderCapabilities;
   private readonly logger: Logger;
   private readonly runner: EngineRunner;
+  private readonly streams = new StreamCuts('whisper-cpp');
   private readonly device: Device;
   private readonly threads: number;
   private modelRef: string;
@@ -139,7 +141,14 @@ export class WhisperCppProvider implements ASRProvider {
     await this.ensureContext();
   }
 
+  /** Frees the model; streams running on it end with ABORTED. */
   async unload(): Promise<void> {
+    this.streams.cutAll();
+    await this.release();
+  }
+
+  /** Frees the model (an idle offload, a model switch or a timeout recovery: the streams go on and reload it). */
+  private async release(): Promise<void> {
     this.clearOffloadTimer();
     const pending = this.loading;
     if (pending) await pending.catch(() => undefined);
@@ -166,10 +175,12 @@ export class WhisperCppProvider implements ASRProvider {
     assertSampleRate(opts.sampleRate, SAMPLE_RATE, 'whisper.cpp');
     // A missing or corrupt model fails the request up front instead of dropping every chunk.
     await this.ensureContext();
-    yield* transcribeInChunks(audio, opts, this.decodeChunk, {
-      chunkSeconds: () => this.chunkSeconds,
-      onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'segment filtered'),
-    });
+    yield* this.streams.run(opts.signal, (signal) =>
+      transcribeInChunks(audio, { ...opts, signal }, (req) => this.decodeStreamChunk(req), {
+        chunkSeconds: () => this.chunkSeconds,
+        onFiltered: (seg, reason) => this.logger.debug({ text: seg.text, reason }, 'segment filtered'),
+      }),
+    );
   }
 
   async decode(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
@@ -238,7 +249,7 @@ export class WhisperCppProvider implements ASRProvider {
     if (tuning.model !== undefined && tuning.model !== this.modelRef) {
       const previous = this.modelRef;
       const wasLoaded = this.context !== undefined;
-      await this.unload();
+      await this.release();
       this.modelRef = tuning.model;
       this.resolved = undefined;
       this.info = undefined;
@@ -254,6 +265,12 @@ export class WhisperCppProvider implements ASRProvider {
       }
     }
     return applied;
+  }
+
+  /** A stream's chunk: not decoded (nor the model loaded again) once the stream was cancelled or cut by unload(). */
+  private async decodeStreamChunk(req: DecodeRequest): ReturnType<ChunkDecodeFn> {
+    if (req.signal?.aborted) throw new EchoPanelError('ABORTED', 'the stream was cancelled');
+    return this.decodeChunk(req);
   }
 
   /** The ChunkDecodeFn shared by transcribe() and decode(). */
@@ -366,7 +383,7 @@ export class WhisperCppProvider implements ASRProvider {
       if (this.runner.backlog > 0) return this.armOffloadTimer();
       this.offloads++;
       this.logger.info({ idleSeconds: this.config.offloadSeconds }, 'offloading idle whisper.cpp model');
-      void this.unload();
+      void this.release();
     }, this.config.offloadSeconds * 1000);
     // An idle timer must not keep the process alive.
     this.offloadTimer.unref();

@@ -1,4 +1,4 @@
-import { errorMessage, silentLogger, systemClock, EchoPanelError, type ASRProvider, type PluginContext, type ProviderPlugin } from '@echopanel/plugin-api';
+import { errorMessage, silentLogger, systemClock, EchoPanelError, type PluginContext, type ProviderPlugin } from '@echopanel/plugin-api';
 import { CHECKS, type CheckContext } from './checks.js';
 import { resolveCorpus } from './corpus.js';
 import { CheckFailure, CheckSkipped, describeError, within } from './streams.js';
@@ -58,7 +58,7 @@ export function createConformanceRun(plugin: ProviderPlugin, options: Conformanc
       const parsed = plugin.configSchema.safeParse(config);
       if (!parsed.success) throw new CheckFailure(`configSchema rejects ${JSON.stringify(config)}: ${parsed.error.message}`);
       try {
-        return (await plugin.create(parsed.data, context)) as ASRProvider;
+        return await plugin.create(parsed.data, context);
       } catch (err) {
         throw new CheckFailure(`create() threw ${describeError(err)}`);
       }

@@ -16,7 +16,7 @@ import { PROVIDER_NAME, type ProviderConfig } from './config.js';
  * the engine's blocks, ends streams on abort and on unload, and reports errors with a code.
  */
 export class DtmfProvider implements ASRProvider {
-  readonly name = PROVIDER_NAME;
+  readonly name: string = PROVIDER_NAME;
   readonly capabilities: ProviderCapabilities = {
     streaming: true,
     partialResults: false,

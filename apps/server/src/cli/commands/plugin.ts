@@ -74,7 +74,7 @@ async function kitOptions(dir: string, flags: TestFlags): Promise<ConformanceOpt
   if (flags.options || existsSync(file)) {
     if (!existsSync(file)) throw new EchoPanelError('INVALID_CONFIG', `--options: ${file} does not exist`);
     const exported = await importDefault(file, 'the kit options file');
-    fromFile = ((typeof exported === 'function' ? await (exported as () => unknown)() : exported) ?? {}) as ConformanceOptions;
+    fromFile = (typeof exported === 'function' ? await (exported as () => unknown)() : exported) ?? {};
   }
   const werBound = flags.werBound === undefined ? undefined : Number(flags.werBound);
   if (werBound !== undefined && !(werBound > 0 && werBound <= 1)) throw new EchoPanelError('INVALID_CONFIG', `--wer-bound: '${flags.werBound}' is not a number in (0, 1]`);
