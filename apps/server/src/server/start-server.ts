@@ -22,6 +22,8 @@ import type { LiveConnection, StreamContext } from './stream/stream-connection.j
 import { realtimeRoute } from './routes/realtime-route.js';
 import { jobsRoute } from './routes/jobs-route.js';
 import { readyRoute } from './routes/ready-route.js';
+import { adminRoute } from './routes/admin-route.js';
+import { ConfigReloader, type ReloadReport } from './reload/config-reloader.js';
 import { createJobService } from './jobs/job-service.js';
 import { REALTIME_MAX_MESSAGE_BYTES } from './realtime/realtime-events.js';
 
@@ -33,6 +35,11 @@ export interface StartServerOptions {
   readonly port?: number;
   /** Defaults to the runtime's logger. A pino logger also becomes Fastify's request logger. */
   readonly logger?: Logger;
+  /**
+   * Loads the config again into a fresh runtime, as `runtime` was loaded: enables hot reload (the config file
+   * watch, {@link RunningServer.reload}, `POST /v1/admin/reload`). Without it a reload reports NOT_SUPPORTED.
+   */
+  readonly reloadRuntime?: () => Promise<EchoPanelRuntime>;
 }
 
 export interface RunningServer {
@@ -44,6 +51,8 @@ export interface RunningServer {
   readonly engine: EngineHost;
   /** Settles when the model (and VAD) finished initializing, successfully or not (see `/health`). */
   readonly initialized: Promise<void>;
+  /** Reloads the config (SIGHUP, the file watch and `POST /v1/admin/reload` do the same); never throws. */
+  reload(trigger?: string): Promise<ReloadReport>;
   /**
    * Graceful stop: refuses new work, finishes live streams (their finals and `done`) within
    * `server.shutdownGraceMs` (or `graceMs`), closes the listener and unloads the model. Idempotent.
@@ -66,6 +75,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const tls = cfg.tls ? readTlsMaterial(cfg.tls, runtime.configDir) : undefined;
 
   const engine = await EngineHost.create({ runtime, logger });
+  const reloader = new ConfigReloader({ engine, runtime, logger, ...(options.reloadRuntime ? { loadRuntime: options.reloadRuntime } : {}) });
   const gate = new RequestGate(cfg.limits.maxConcurrentRequests, cfg.limits.maxQueuedRequests);
   const metrics = new ServerMetrics(engine, gate);
   const connections = new Set<LiveConnection>();
@@ -117,7 +127,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     connections,
   };
   const startedAt = Date.now();
-  healthRoutes(app, engine, gate, () => jobs?.info() ?? { enabled: false });
+  healthRoutes(app, engine, gate, () => jobs?.info() ?? { enabled: false }, () => reloader.status());
+  adminRoute(app, reloader);
   readyRoute(app, { engine, gate, sessions: streamContext.sessions, maxSessions: cfg.limits.maxSessions, draining: () => draining });
   if (jobs) jobsRoute(app, jobs, engine);
   metricsRoute(app, metrics);
@@ -156,6 +167,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (!ok) logger.warn({ ffmpeg: ffmpegCommand().ffmpeg }, 'ffmpeg is not installed: uploads will fail with DECODER_UNAVAILABLE (apt-get install ffmpeg, or set ECHOPANEL_FFMPEG)');
   });
   const initialized = engine.start();
+  await reloader.watch();
   // Jobs are taken once the model can transcribe them (also after a recovery: see onStatusChange).
   void initialized.then(() => {
     if (engine.readyProvider()) jobs?.start();
@@ -182,13 +194,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         for (const socket of upgraded) socket.destroy();
         await closed;
       }
+      await reloader.close();
       await engine.close();
       logger.info({}, 'server stopped');
     })();
     return closing;
   };
 
-  return { url, host, port: actualPort, app, engine, initialized, close };
+  return { url, host, port: actualPort, app, engine, initialized, reload: (trigger = 'api') => reloader.reload(trigger), close };
 }
 
 /** The subprotocol answered to a client that offers some: never the one carrying its API key (see auth.ts). */

@@ -3,3 +3,4 @@ export * from './define-config.js';
 export * from './load-config.js';
 export * from './env-overrides.js';
 export * from './format-zod-issues.js';
+export * from './config-watcher.js';

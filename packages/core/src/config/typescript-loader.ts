@@ -28,6 +28,26 @@ const coreFallback: Plugin = {
 };
 
 /**
+ * The local files a `.ts`/`.mts` config is built from (itself and what it imports relatively), absolute; for
+ * any other config only the file itself. What a config watcher watches.
+ */
+export async function configSourceFiles(filepath: string): Promise<string[]> {
+  if (!/\.m?ts$/.test(filepath)) return [path.resolve(filepath)];
+  const result = await build({
+    entryPoints: [filepath],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    plugins: [coreFallback],
+    logLevel: 'silent',
+  });
+  return Object.keys(result.metafile.inputs).map((f) => path.resolve(f));
+}
+
+/**
  * cosmiconfig loader for `.ts`/`.mts` configs. cosmiconfig's own loader transpiles the file alone, so a config
  * that imports `./local-settings.ts` breaks; here esbuild bundles the config with its relative imports (packages
  * stay external and resolve from the config's directory, where the bundle is written) and Node imports it.

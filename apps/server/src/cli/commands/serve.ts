@@ -4,7 +4,7 @@ import { installShutdownSignals, startServer } from '../../server/index.js';
 import { loadRuntime } from '../load-runtime.js';
 import { hostOption, portOption } from '../option-values.js';
 
-/** `echopanel serve`: starts the HTTP/WebSocket server; resolves with the exit code after SIGTERM/SIGINT. */
+/** `echopanel serve`: starts the HTTP/WebSocket server; reloads the config on SIGHUP; resolves with the exit code after SIGTERM/SIGINT. */
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
@@ -16,9 +16,14 @@ export function registerServeCommand(program: Command): void {
       // A server logs at info to stdout (pino JSON); one-shot commands keep stdout for their output.
       const logger = createLogger({ level: process.env.ECHOPANEL_LOG_LEVEL ?? 'info' });
       const runtime = await loadRuntime({ config: opts.config }, logger);
-      const server = await startServer({ runtime, host: opts.host, port: opts.port, logger });
+      const reloadRuntime = () => loadRuntime({ config: opts.config }, logger);
+      const server = await startServer({ runtime, host: opts.host, port: opts.port, logger, reloadRuntime });
       process.stdout.write(`EchoPanel listening on ${server.url} (GET ${server.url}/health turns 200 when the model is ready)\n`);
+      // SIGHUP reloads the config (the reloader logs what it did).
+      const onHup = () => void server.reload('SIGHUP');
+      process.on('SIGHUP', onHup);
       const code = await new Promise<number>((resolve) => installShutdownSignals(server, { logger, exit: resolve }));
+      process.off('SIGHUP', onHup);
       await runtime.dispose();
       if (code !== 0) process.exitCode = code;
     });
