@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRuntime, type EchoPanelRuntime } from '@echopanel/core';
-import { concatPcm, RECOGNIZABLE_WER, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/plugin-testkit';
+import { concatPcm, RECOGNIZABLE_WER, recordingLogger, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/plugin-testkit';
 import { startServer, type RunningServer } from './start-server.js';
 import { REPO_ROOT } from './__fixtures__/real-engine.js';
 import { testEnv, waitForHealth } from './__fixtures__/test-server.js';
@@ -36,6 +36,7 @@ const writeEngine = (value: string) => writeFileSync(engineFile, `export const e
 
 const load = () => createRuntime({ configFile, cwd: dir, env: testEnv(), plugins: 'in-use', hostDirs: [path.join(REPO_ROOT, 'apps/server')] });
 const runtimes: EchoPanelRuntime[] = [];
+const logger = recordingLogger();
 let server: RunningServer;
 let url: string;
 
@@ -78,7 +79,7 @@ beforeAll(async () => {
   writeConfig();
   const runtime = await load();
   runtimes.push(runtime);
-  server = await startServer({ runtime, host: '127.0.0.1', port: 0, reloadRuntime: load });
+  server = await startServer({ runtime, host: '127.0.0.1', port: 0, reloadRuntime: load, logger });
   url = server.url;
   await waitForHealth(url, 200);
 }, 300000);
@@ -157,6 +158,10 @@ describe('config hot reload', () => {
     expect(c.revision).toBe(2);
     expect(c.lastReload.error).toMatchObject({ code: 'INVALID_CONFIG', file: configFile });
     expect(c.lastReload.error.message).toContain('asr.provder');
+    const logged = logger.lines.filter((l) => l.level === 'error' && l.msg.startsWith('config reload rejected'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0].msg).toContain(`${configFile}: `);
+    expect(logged[0].msg).toContain('asr.provder');
     expect(await waitForHealth(url, 200)).toMatchObject({ provider: 'whisper-cpp' });
   }, 60000);
 
