@@ -1,3 +1,4 @@
+import { InferenceQueue } from '@echopanel/engine-kit';
 import type { VadEvent, VadResult, VadWindow, VoiceActivityDetector } from '@echopanel/plugin-api';
 import type { SileroRunner } from './silero-model.js';
 import { SpeechSegmenter, type SegmenterSettings } from './speech-segmenter.js';
@@ -24,7 +25,7 @@ export class SileroDetector implements VoiceActivityDetector {
   private runner: SileroRunner | undefined;
   private filled = 0;
   private received = 0;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly pushes = new InferenceQueue(1);
   private readonly collectWindows: boolean;
   /** Events of the current push; reused so a push without events allocates nothing. */
   private readonly scratch: VadEvent[] = [];
@@ -59,9 +60,7 @@ export class SileroDetector implements VoiceActivityDetector {
   }
 
   push(pcm: Int16Array): Promise<VadResult> {
-    const run = this.tail.then(() => this.pushNow(pcm));
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.pushes.run(() => this.pushNow(pcm));
   }
 
   /**
