@@ -1,3 +1,4 @@
+import { InferenceQueue } from '@echopanel/engine-kit';
 import {
   type Clock,
   errorMessage,
@@ -100,7 +101,8 @@ export class DegradeLadder {
   private lastFailoverAttempt = -Infinity;
   private consecutiveErrors = 0;
   private chunkSeconds: number | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
+  /** Evaluations and level changes, one at a time in arrival order. */
+  private readonly ops = new InferenceQueue(1);
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly options: DegradeLadderOptions) {
@@ -134,12 +136,12 @@ export class DegradeLadder {
 
   /** Feeds one RTF observation; resolves with the level change it caused, if any. */
   observe(rtf: number): Promise<DegradeLevelChange | undefined> {
-    return this.enqueue(() => this.evaluate(rtf));
+    return this.ops.run(() => this.evaluate(rtf));
   }
 
   /** Reads `rtfSource` and evaluates; at FAILOVER probes the primary when a recovery window has passed. */
   tick(): Promise<DegradeLevelChange | undefined> {
-    return this.enqueue(async () => {
+    return this.ops.run(async () => {
       if (this.current === 'FAILOVER') return this.maybeRecoverPrimary();
       const rtf = this.options.rtfSource?.();
       if (rtf === undefined || !Number.isFinite(rtf)) return undefined;
@@ -149,7 +151,7 @@ export class DegradeLadder {
 
   /** A provider error (counts toward failover). */
   reportProviderError(err: unknown): Promise<DegradeLevelChange | undefined> {
-    return this.enqueue(async () => {
+    return this.ops.run(async () => {
       this.consecutiveErrors++;
       if (!this.settings.enabled || this.current === 'FAILOVER') return undefined;
       if (this.consecutiveErrors < this.settings.errorsBeforeFailover) return undefined;
@@ -163,7 +165,7 @@ export class DegradeLadder {
 
   /** Failover happened elsewhere (e.g. a FailoverProvider tripped mid-stream): the level follows reality. */
   reportFailover(reason: string): Promise<DegradeLevelChange | undefined> {
-    return this.enqueue(async () => {
+    return this.ops.run(async () => {
       if (this.current === 'FAILOVER') return undefined;
       const from = this.current;
       this.steps.push({ level: 'FAILOVER', from, names: ['failover'], revert: () => this.revertFailover() });
@@ -173,7 +175,7 @@ export class DegradeLadder {
 
   /** The primary came back elsewhere: leave FAILOVER without calling the actions again. */
   reportRecovered(reason: string): Promise<DegradeLevelChange | undefined> {
-    return this.enqueue(async () => {
+    return this.ops.run(async () => {
       if (this.current !== 'FAILOVER') return undefined;
       const step = this.steps.pop()!;
       this.belowSince = undefined;
@@ -205,12 +207,6 @@ export class DegradeLadder {
       droppedSamples: this.options.droppedSamples?.() ?? 0,
       history: [...this.history],
     };
-  }
-
-  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => undefined);
-    return run;
   }
 
   private async evaluate(rtf: number): Promise<DegradeLevelChange | undefined> {
