@@ -10,6 +10,7 @@ interface Waiter {
 /**
  * Admits at most `concurrency` jobs at once, first come first served. `depth` (waiting + running) is the
  * engine's backlog. A caller whose signal aborts while waiting leaves the queue without running.
+ * With concurrency 1 it is the serializer for anything async that must run one at a time, in order.
  */
 export class InferenceQueue {
   private running = 0;
