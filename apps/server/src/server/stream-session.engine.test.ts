@@ -86,16 +86,17 @@ describe('StreamSession on the real engine', () => {
   it('vad mode: a pause shorter than the endpoint silence stays inside the utterance, a longer one ends it', async () => {
     const a = synthesizeSpeech(SPEECH_SENTENCES[0]).samples;
     const b = synthesizeSpeech(SPEECH_SENTENCES[2]).samples;
-    const finals = async (gap: number) => {
+    // Utterances with finals (one utterance may come back as several of whisper's segments).
+    const utterances = async (gap: number) => {
       const { session, events } = run({ segmentation: 'vad', partialIntervalSeconds: 0, endpointSilenceSeconds: 0.5 });
       const pcm = concatPcm(silence(0.5), a, silence(gap), b, silence(1));
       pushAll(session, pcm);
       expectAccounted(await session.end(), pcm.length);
-      return events.filter((e) => e.type === 'final').length;
+      return new Set(events.flatMap((e) => (e.type === 'final' ? [e.turn] : []))).size;
     };
     // espeak ends its sentences with 0.35 s of its own silence: back to back, that is the pause.
-    expect(await finals(0)).toBe(1);
-    expect(await finals(1.2)).toBe(2);
+    expect(await utterances(0)).toBe(1);
+    expect(await utterances(1.2)).toBe(2);
   });
 
   it('vad mode: the final of an utterance reuses its decode-ahead from the start of the pause (one decode each)', async () => {
@@ -126,6 +127,29 @@ describe('StreamSession on the real engine', () => {
     const partials = events.filter((e) => e.type === 'partial');
     expect(partials.length).toBeGreaterThanOrEqual(1);
     expect(wordErrorRate(SPEECH_SENTENCES[0], partials[0].type === 'partial' ? partials[0].text : '').wer).toBeLessThan(RECOGNIZABLE_WER);
+  });
+
+  it('vad mode: a decode-ahead that came back before the speaker resumed still becomes a partial when they do', async () => {
+    const a = synthesizeSpeech(SPEECH_SENTENCES[0]).samples;
+    const head = concatPcm(silence(0.5), a, silence(1.2));
+    const tail = concatPcm(synthesizeSpeech(SPEECH_SENTENCES[2]).samples, silence(0.5));
+    const decodes: number[] = [];
+    const { session, events } = run({ segmentation: 'vad', partialIntervalSeconds: 0, endpointSilenceSeconds: 3, onDecode: (_, s) => decodes.push(s) });
+    pushAll(session, head);
+    // The engine is done with the pause's decode-ahead while the pause still holds …
+    for (let waited = 0; waited < 60000 && decodes.length === 0; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(decodes).toHaveLength(1);
+    expect(events.some((e) => e.type === 'partial')).toBe(false);
+    // … then speech goes on: what was decoded is the utterance so far, a partial (re-decodes are off, so it is
+    // that decode's text, shown without another one).
+    pushAll(session, tail.subarray(0, 16000));
+    for (let waited = 0; waited < 60000 && !events.some((e) => e.type === 'partial'); waited += 50) await new Promise((r) => setTimeout(r, 50));
+    const partial = events.find((e) => e.type === 'partial');
+    expect(partial).toBeDefined();
+    expect(decodes).toHaveLength(1);
+    expect(transcripts.heard(SPEECH_SENTENCES[0], partial?.type === 'partial' ? partial.text : '')).toBeLessThan(RECOGNIZABLE_WER);
+    pushAll(session, tail.subarray(16000));
+    await session.end();
   });
 
   it('vad mode: partials of the growing utterance keep a stable prefix, then the final', async () => {

@@ -85,7 +85,7 @@ type AudioJob =
   | { readonly kind: 'final'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly turn: number }
   | { readonly kind: 'partial'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly utterance: number; readonly turn: number }
   /** The open utterance up to a pause that may be its end, decoded ahead so its final needs no decode then. */
-  | { readonly kind: 'ahead'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly utterance: number; readonly turn: number };
+  | { readonly kind: 'ahead'; readonly start: number; readonly end: number; readonly pcm: Int16Array; readonly turn: number };
 
 /** Queued after a turn's last final: its `turn-done` comes once everything before it was decoded. */
 type DecodeJob = AudioJob | { readonly kind: 'turn-done'; readonly turn: number };
@@ -395,7 +395,7 @@ export class StreamSession {
       if (this.ahead?.start === start && this.ahead.end === tentative) return;
       if (this.decoding || this.jobs.length > 0) return;
       this.ahead = { start, end: tentative, utterance: this.utterance, turn: this.turn };
-      this.jobs.push({ kind: 'ahead', start, end: tentative, pcm: seg.openAudio(tentative), utterance: this.utterance, turn: this.turn });
+      this.jobs.push({ kind: 'ahead', start, end: tentative, pcm: seg.openAudio(tentative), turn: this.turn });
       this.wakeJobs();
       return;
     }
