@@ -4,7 +4,12 @@ import { resolveCorpus } from './corpus.js';
 import { CheckFailure, CheckSkipped, describeError, within } from './streams.js';
 import type { ConformanceCheckId, ConformanceCheckResult, ConformanceOptions, ConformanceReport, ConformanceState } from './types.js';
 
-const DEFAULT_WER_BOUND = 0.35;
+/**
+ * Tiny models on espeak-ng speech streamed through fixed chunks (whose cuts split words): measured 20 %
+ * (faster-whisper tiny.en, 4 s chunks) and 16 % (whisper.cpp tiny.en) over the 50 words; the bound is twice that
+ * and more. A provider's own test can pass a tighter one.
+ */
+const DEFAULT_WER_BOUND = 0.45;
 const DEFAULT_PROMPT_MS = 10_000;
 const DEFAULT_CHECK_TIMEOUT_MS = 180_000;
 
@@ -35,11 +40,14 @@ export interface ConformanceRun {
   readonly checkTimeoutMs: number;
   /** The corpus's name once prepared. */
   corpusName(): string;
+  /** The results so far, in check order. */
+  results(): readonly ConformanceCheckResult[];
 }
 
 /** Prepares a run of the conformance checks against `plugin`; see {@link runProviderConformance}. */
 export function createConformanceRun(plugin: ProviderPlugin, options: ConformanceOptions = {}): ConformanceRun {
   const state: ConformanceState = { speechRuns: [] };
+  const results: ConformanceCheckResult[] = [];
   const context: PluginContext = { ...defaultContext(), ...options.context };
   const checkTimeoutMs = options.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   let corpusReady: Promise<void> | undefined;
@@ -66,6 +74,12 @@ export function createConformanceRun(plugin: ProviderPlugin, options: Conformanc
   };
 
   async function run(id: ConformanceCheckId): Promise<ConformanceCheckResult> {
+    const r = await runCheck(id);
+    results.push(r);
+    return r;
+  }
+
+  async function runCheck(id: ConformanceCheckId): Promise<ConformanceCheckResult> {
     const check = CHECKS.find((x) => x.id === id);
     if (!check) throw new Error(`no conformance check '${id}'`);
     const started = performance.now();
@@ -103,6 +117,7 @@ export function createConformanceRun(plugin: ProviderPlugin, options: Conformanc
     run,
     checkTimeoutMs,
     corpusName: () => state.corpus?.name ?? 'none',
+    results: () => results,
     async close() {
       const p = state.provider;
       state.provider = undefined;
@@ -122,16 +137,20 @@ export async function runProviderConformance(
   onResult?: (result: ConformanceCheckResult) => void,
 ): Promise<ConformanceReport> {
   const run = createConformanceRun(plugin, options);
-  const results: ConformanceCheckResult[] = [];
   try {
     for (const { id } of run.checks) {
-      const r = await run.run(id);
-      results.push(r);
-      onResult?.(r);
+      const result = await run.run(id);
+      onResult?.(result);
     }
   } finally {
     await run.close();
   }
+  return conformanceReport(plugin, run);
+}
+
+/** The report of a run's results so far. */
+export function conformanceReport(plugin: ProviderPlugin, run: ConformanceRun): ConformanceReport {
+  const results = run.results();
   return {
     plugin: typeof plugin?.name === 'string' ? plugin.name : '(unnamed)',
     corpus: run.corpusName(),

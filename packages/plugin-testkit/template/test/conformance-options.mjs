@@ -6,7 +6,7 @@ export default {
   // The plugin's config slice, as a user writes it under `providers.<name>`.
   config: {},
   // This engine hears keypad tones, not speech. Once yours transcribes speech, delete `corpus` and `werBound`:
-  // the kit then uses espeak-ng speech and a pooled WER bound of 35 %.
+  // the kit then uses espeak-ng speech and a pooled WER bound of 45 %.
   corpus: dtmfCorpus(),
   werBound: 0.05,
   skip: {
