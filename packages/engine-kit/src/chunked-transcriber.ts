@@ -31,9 +31,9 @@ export type ChunkDecodeFn = (request: DecodeRequest) => Promise<RawSegment[]>;
 export interface ChunkingOptions {
   /** Seconds per chunk; a function is read before every chunk so the degrade ladder can change it mid-stream. */
   readonly chunkSeconds: number | (() => number);
-  /** A final buffer shorter than this is not sent to the model (seed: 0.5 s). */
+  /** A final buffer shorter than this is not sent to the model (default 0.5 s). */
   readonly minFinalSeconds?: number;
-  /** A chunk whose RMS is below this is silence and not sent to the model (seed: 0.01). */
+  /** A chunk whose RMS is below this is silence and not sent to the model (default 0.01). */
   readonly silenceRms?: number;
   readonly guard?: HallucinationGuardOptions;
   /** Told about segments the guard removed. */
@@ -97,7 +97,7 @@ export function toStreamSegments(
 }
 
 /**
- * MOD-005 with its gaps fixed: cuts the stream into exact chunks (timestamps from samples processed), skips
+ * Cuts the stream into exact chunks (timestamps from samples processed), skips
  * silent chunks and a too-short final buffer without calling the model, decodes the rest through `decode`,
  * filters hallucinations and reports every sample as transcribed, skipped or dropped (hints the host's
  * accounting takes: it measures and settles the stream itself).

@@ -11,7 +11,7 @@ import { InferenceQueue } from './inference-queue.js';
 export interface EngineRunnerOptions {
   /** Jobs running at once (1 = serialized per model). */
   readonly concurrency?: number;
-  /** Per-attempt limit; a job past it is aborted and counts as a failure (seed P0-1: no hang blocks forever). */
+  /** Per-attempt limit; a job past it is aborted and counts as a failure (no hang blocks the queue forever). */
   readonly timeoutMs: number;
   readonly logger?: Logger;
   /**

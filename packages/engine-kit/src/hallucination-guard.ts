@@ -14,9 +14,9 @@ export interface RawSegment {
 }
 
 export interface HallucinationGuardOptions {
-  /** Segments below this confidence with fewer than `minWords` words are dropped (seed: 0.3). */
+  /** Segments below this confidence with fewer than `minWords` words are dropped (default 0.3). */
   readonly minConfidence?: number;
-  /** (seed: 3) */
+  /** (default 3) */
   readonly minWords?: number;
   /** Segments whose no-speech probability exceeds this and whose confidence is low are dropped. */
   readonly maxNoSpeechProb?: number;
@@ -24,7 +24,7 @@ export interface HallucinationGuardOptions {
   readonly maxCompressionRatio?: number;
 }
 
-/** Confidence from avg_logprob as the seed computes it: clamp(1 + avg_logprob / 2, 0, 1). */
+/** Confidence from avg_logprob: clamp(1 + avg_logprob / 2, 0, 1). */
 export function confidenceFromLogprob(avgLogprob: number): number {
   return Math.max(0, Math.min(1, 1 + avgLogprob / 2));
 }

@@ -10,13 +10,13 @@ export const fasterWhisperConfigSchema = z
     model: z.string().min(1).default('tiny.en'),
     device: z.enum(['auto', 'cpu', 'cuda', 'mps', 'metal']).default('auto'),
     /**
-     * CTranslate2 compute type; `default` keeps the type the weights were saved in. int8 is the seed's CPU
-     * choice for tiny.en and what this package measured best on a busy 2-core CPU (see bench/rtf.mjs).
+     * CTranslate2 compute type; `default` keeps the type the weights were saved in. int8 is the CPU choice
+     * for tiny.en: what this package measured best on a busy 2-core CPU (see bench/rtf.mjs).
      */
     computeType: z.enum(['default', 'int8', 'int8_float16', 'float16', 'float32']).default('int8'),
     /** CTranslate2 intra-op threads (0 = its default). */
     cpuThreads: z.number().int().nonnegative().default(0),
-    /** Beam width; 5 is faster-whisper's default (what the seed ran); the degrade ladder lowers it. */
+    /** Beam width; 5 is faster-whisper's default; the degrade ladder lowers it. */
     beamSize: z.number().int().min(1).max(10).default(5),
     /** Forced language (ISO 639-1); unset = detect (English-only models always use `en`). */
     language: z.string().min(2).optional(),

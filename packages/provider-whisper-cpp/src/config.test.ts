@@ -23,7 +23,7 @@ describe('whisper-cpp config', () => {
     expect(whisperCppConfigSchema.safeParse({ chunkSecond: 2 }).success).toBe(false);
   });
 
-  it('picks Metal only on Apple Silicon for auto (seed MOD-006)', () => {
+  it('picks Metal only on Apple Silicon for auto', () => {
     expect(resolveDevice('auto', 'darwin', 'arm64')).toBe('metal');
     expect(resolveDevice('auto', 'darwin', 'x64')).toBe('cpu');
     expect(resolveDevice('auto', 'linux', 'x64')).toBe('cpu');

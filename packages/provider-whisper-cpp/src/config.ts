@@ -6,7 +6,7 @@ import type { Device } from '@echopanel/plugin-api';
 export const whisperCppConfigSchema = z.object({
   /** Catalog name (`tiny.en`, looked up as `ggml-tiny.en.bin`) or a path to a ggml file. */
   model: z.string().min(1).default('tiny.en'),
-  /** `auto` → Metal on Apple Silicon, else CPU (seed MOD-006). */
+  /** `auto` → Metal on Apple Silicon, else CPU. */
   device: z.enum(['auto', 'cpu', 'metal', 'cuda']).default('auto'),
   /** Threads per inference; default min(4, cores) on a GPU, min(8, cores) on CPU. */
   threads: z.number().int().min(1).max(256).optional(),
@@ -36,7 +36,7 @@ export function resolveDevice(device: WhisperCppConfig['device'], platform = pro
   return device;
 }
 
-/** Seed rule (MOD-006): fewer CPU threads when a GPU does the work. */
+/** Fewer CPU threads when a GPU does the work. */
 export function defaultThreads(device: Device, cores = availableCores()): number {
   return Math.max(1, Math.min(device === 'cpu' ? 8 : 4, cores));
 }

@@ -21,7 +21,7 @@ export function ggmlFileName(name: string): string {
 }
 
 /**
- * Where whisper.cpp installs usually keep models (seed MOD-004), after `ECHOPANEL_MODEL_PATH`. Searched for
+ * Where whisper.cpp installs usually keep models, after `ECHOPANEL_MODEL_PATH`. Searched for
  * catalog names only when the model store has nothing.
  */
 export function commonModelDirs(ctx: Pick<ModelLocatorContext, 'configDir'>, home = os.homedir()): string[] {

@@ -38,7 +38,7 @@ export function verboseJson(result: TranscriptResult, granularities: readonly st
             text: s.text,
             tokens: [],
             temperature: 0,
-            // Confidence is exp-free in our shape: invert the seed's mapping (confidence = 1 + avg_logprob / 2).
+            // Confidence is exp-free in our shape: invert the mapping (confidence = 1 + avg_logprob / 2).
             avg_logprob: s.confidence !== undefined ? round3((s.confidence - 1) * 2) : 0,
             compression_ratio: 0,
             no_speech_prob: 0,

@@ -41,14 +41,14 @@ export interface DetectOptions {
   readonly runCommand?: CommandRunner;
   /** The nvidia-smi executable (default `nvidia-smi` on PATH). */
   readonly nvidiaSmi?: string;
-  /** Limit for `nvidia-smi -L` (default 5000 ms, as the seed). */
+  /** Limit for `nvidia-smi -L` (default 5000 ms). */
   readonly cudaTimeoutMs?: number;
   readonly now?: () => Date;
 }
 
 const readOptional = (p: string) => () => readFile(p, 'utf8').catch(() => undefined);
 
-/** Detects RAM, cores, OS/arch, Apple Silicon/Metal and CUDA devices (MOD-001/006). Never throws for a missing tool. */
+/** Detects RAM, cores, OS/arch, Apple Silicon/Metal and CUDA devices. Never throws for a missing tool. */
 export async function detectMachineProfile(options: DetectOptions = {}): Promise<MachineProfile> {
   const sys = options.os ?? os;
   const platform = options.platform ?? process.platform;

@@ -53,7 +53,7 @@ describe('recommend', () => {
     expect(r.reasons.at(-1)).toBe('no fallback: no second usable provider (whisper-cpp: unavailable: whisper-cpp is not installed (install whisper-cpp))');
   });
 
-  it('a very small machine gets tiny.en, 4 s chunks and no VAD (seed ultra_low)', async () => {
+  it('a very small machine gets tiny.en, 4 s chunks and no VAD', async () => {
     const r = await recommend(profile(3, 'cpu', 4), [provider('faster-whisper', true, ALL)]);
     expect(r).toMatchObject({ tier: 'ultra_low-cpu', model: 'tiny.en', chunkSeconds: 4, vad: false, computeType: 'int8' });
   });

@@ -127,7 +127,7 @@ export function plansFor(profile: MachineProfile): { tier: string; plans: Plan[]
   return { tier, plans, reasons };
 }
 
-/** Chunk length by machine: slower machines use longer chunks (fewer, more efficient decodes), as the seed. */
+/** Chunk length by machine: slower machines use longer chunks (fewer, more efficient decodes). */
 function chunkSecondsFor(rc: RamClass, device: Device): number {
   if (device !== 'cpu') return 2;
   return rc === 'ultra_low' ? 4 : rc === 'low' ? 3 : 2;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 const degradeSchema = z
   .object({
     enabled: z.boolean().default(true),
-    /** RTF at or above which each level is entered (seed defaults). */
+    /** RTF at or above which each level is entered. */
     thresholds: z
       .object({
         warning: z.number().positive().default(0.8),

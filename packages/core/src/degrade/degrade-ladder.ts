@@ -33,7 +33,7 @@ export interface DegradeLadderOptions {
   readonly baseline: DegradeBaseline;
   /** Largest chunk WARNING may set (default 8 s). */
   readonly maxChunkSeconds?: number;
-  /** Chunk growth at WARNING (default +1 s, as the seed). */
+  /** Chunk growth at WARNING (default +1 s). */
   readonly chunkStepSeconds?: number;
   /** The next smaller model, or undefined (default: large → medium.en → small.en → base.en → tiny.en). */
   readonly smallerModel?: (model: string) => string | undefined;
@@ -72,17 +72,17 @@ const SMALLER: Readonly<Record<string, string>> = {
   base: 'tiny',
 };
 
-/** The seed's model downgrade chain. */
+/** The model downgrade chain: each model's next smaller one. */
 export function defaultSmallerModel(model: string): string | undefined {
   return SMALLER[model];
 }
 
 /**
- * MOD-007 with its gaps closed. RTF above a threshold degrades (all intermediate levels' actions applied in
+ * RTF above a threshold degrades (all intermediate levels' actions applied in
  * order, at most once per `minLevelSeconds` after the first step); recovery is one level at a time, each only
  * after RTF stayed below the recovery threshold for the whole recovery window, reverting that level's actions
  * (LIFO). Sustained EMERGENCY or `errorsBeforeFailover` consecutive provider errors fail over; from FAILOVER the
- * primary is probed every recovery window and taken back when healthy (the seed never came back).
+ * primary is probed every recovery window and taken back when healthy.
  */
 export class DegradeLadder {
   readonly settings: DegradeSettings;
@@ -342,7 +342,7 @@ export class DegradeLadder {
       return ok ? undefined : 'no usable fallback provider';
     });
     if (!outcome.ok || !ok) {
-      // Reality: still on the primary, so the level stays (seed: "stays at EMERGENCY"), but it is on record.
+      // Reality: still on the primary, so the level stays at EMERGENCY, but it is on record.
       this.logger.error({ reason, detail: outcome.detail }, 'failover needed but not possible');
       return undefined;
     }

@@ -58,7 +58,7 @@ export interface FailoverEvents extends Record<string, unknown> {
 const CRASH_CODES = new Set(['WORKER_CRASHED', 'WORKER_START_FAILED', 'MODEL_CORRUPT', 'NOT_READY']);
 
 /**
- * A primary/fallback pair that is itself an {@link ASRProvider} (MOD-013 with its gaps closed). After
+ * A primary/fallback pair that is itself an {@link ASRProvider}. After
  * `errorsBeforeFailover` consecutive primary errors, or a crash the primary could not recover from, new work
  * goes to the fallback, and streams in flight move over without losing audio: the chunk that failed and
  * everything buffered after it are replayed to the fallback, and every sample is still reported exactly once as

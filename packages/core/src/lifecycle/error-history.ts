@@ -1,7 +1,7 @@
 import { type Clock, errorMessage, isEchoPanelError } from '@echopanel/plugin-api';
 import type { ErrorRecord } from '../health/provider-health.js';
 
-/** The last `capacity` errors with times (seed P3-2: not just the last one). */
+/** The last `capacity` errors with times (not just the last one). */
 export class ErrorHistory {
   private readonly items: ErrorRecord[] = [];
 

@@ -1,7 +1,7 @@
 import { EchoPanelError, type ModelState } from '@echopanel/plugin-api';
 
 /**
- * Legal model state transitions (MOD-011 with the seed's gaps closed): ERROR is reachable from every working
+ * Legal model state transitions: ERROR is reachable from every working
  * state, UNLOADING brings any loaded or half-loaded model back to UNINITIALIZED, and ERROR can be retried
  * (→ LOADING) or reset (→ UNLOADING).
  */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * Deterministic JSON: object keys sorted, `undefined` members omitted, types kept distinct ("1" vs 1), so two
- * configs get the same key exactly when they are equal (unlike the seed's `|`-joined string).
+ * configs get the same key exactly when they are equal (a `|`-joined string would not be).
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {

@@ -104,7 +104,7 @@ export interface DecodeOptions {
   readonly offsetSeconds?: number;
 }
 
-/** Identity of the weights a provider has loaded (seed RC-P1-1). */
+/** Identity of the weights a provider has loaded. */
 export interface ModelIdentity {
   readonly name: string;
   readonly format: string;
