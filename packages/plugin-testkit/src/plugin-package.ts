@@ -51,38 +51,60 @@ export function linkPeer(projectDir: string, pkg: string): void {
   symlinkSync(realpathSync(path.dirname(pkgJson)), target, 'dir');
 }
 
-/** Source of a small but real provider plugin: emits `<prefix>: <n> samples` per chunk, with exact accounting. */
-export function echoProviderSource(options: { name?: string; apiVersion?: number; createThrows?: string } = {}): string {
+export interface EchoProviderOptions {
+  readonly name?: string;
+  readonly apiVersion?: number;
+  /** `create` throws this message. */
+  readonly createThrows?: string;
+  /** Each frame takes this many times its own duration (a real sleep): 3 is a plugin 3× slower than real time. */
+  readonly slowFactor?: number;
+  /** `transcribe` throws once this many seconds of audio arrived (an engine that dies mid-stream). */
+  readonly failAfterSeconds?: number;
+  /** Adds a `health()` that throws, or that returns an object outside the contract. */
+  readonly health?: 'throws' | 'garbage';
+}
+
+/**
+ * Source of a small but real provider plugin, written as the minimal contract asks: `defineProvider`, `load`,
+ * `unload`, `availability` and an async-generator `transcribe` that answers each frame with a final
+ * `<prefix>: <n> samples` — no `health()`, no accounting events (the host measures and accounts).
+ */
+export function echoProviderSource(options: EchoProviderOptions = {}): string {
+  const name = JSON.stringify(options.name ?? 'acme-echo');
+  const health =
+    options.health === 'throws'
+      ? `\n  health() { throw new Error('health is not implemented yet'); }`
+      : options.health === 'garbage'
+        ? `\n  health() { return { state: 'FINE', memory: 'lots', uptime: 12 }; }`
+        : '';
   return `import { defineProvider } from '@echopanel/plugin-api';
 import { z } from 'zod';
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 class AcmeEcho {
   constructor(config) {
-    this.name = ${JSON.stringify(options.name ?? 'acme-echo')};
+    this.name = ${name};
     this.config = config;
-    this.loaded = false;
     this.capabilities = { streaming: true, partialResults: false, wordTimestamps: false, languages: ['en'], devices: ['cpu'] };
   }
   async availability() { return { available: true }; }
-  async load() { this.loaded = true; }
-  async unload() { this.loaded = false; }
+  async load() {}
+  async unload() {}
   async *transcribe(audio, opts) {
     let offset = 0;
     for await (const frame of audio) {
       const start = offset / opts.sampleRate;
       offset += frame.length;
-      opts.onEvent?.({ type: 'transcribed', samples: frame.length, start, end: offset / opts.sampleRate });
+      ${options.failAfterSeconds !== undefined ? `if (offset / opts.sampleRate > ${options.failAfterSeconds}) throw new Error('acme engine crashed');` : ''}
+      ${options.slowFactor ? `await sleep((frame.length / opts.sampleRate) * 1000 * ${options.slowFactor});` : ''}
       yield { text: this.config.prefix + ': ' + frame.length + ' samples', start, end: offset / opts.sampleRate, isFinal: true, source: opts.source };
     }
-  }
-  health() {
-    return { provider: this.name, state: this.loaded ? 'READY' : 'UNINITIALIZED', rtf: 0, avgInferMs: 0, p50InferMs: 0, p95InferMs: 0, p99InferMs: 0, inferences: 0, backlog: 0, droppedChunks: 0, modelResident: this.loaded, consecutiveErrors: 0, restarts: 0,
-      memory: { processRssBytes: process.memoryUsage().rss, workerRssBytes: 0 }, sessions: { active: 0, total: 0, receivedSamples: 0, transcribedSamples: 0, skippedSamples: 0, droppedSamples: 0 } };
-  }
+  }${health}
 }
 
 export default defineProvider({
-  name: ${JSON.stringify(options.name ?? 'acme-echo')},
+  name: ${name},
   apiVersion: ${options.apiVersion ?? 1},
   configSchema: z.object({ prefix: z.string().default('echo') }),
   create: (config) => {${options.createThrows ? ` throw new Error(${JSON.stringify(options.createThrows)});` : ''}

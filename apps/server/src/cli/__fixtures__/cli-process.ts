@@ -42,6 +42,8 @@ export function projectDir(files: Record<string, string> = {}): string {
 export interface ServeProcess {
   readonly url: string;
   readonly pid: number;
+  /** Everything written to stdout so far (the server's JSON log lines). */
+  stdout(): string;
   /** SIGTERM; resolves with the exit code and everything written to stderr. */
   stop(): Promise<{ code: number | null; stderr: string }>;
   /** Sends `signal`; resolves like {@link stop} once the process exited. */
@@ -68,7 +70,7 @@ export function startServe(cwd: string, args: readonly string[], env: Record<str
           child.kill(sig);
           return { code: await exited, stderr };
         };
-        resolve({ url: m[1], pid: child.pid!, stop: () => signal('SIGTERM'), signal });
+        resolve({ url: m[1], pid: child.pid!, stdout: () => stdout, stop: () => signal('SIGTERM'), signal });
       }
     });
     void exited.then((code) => reject(new Error(`echopanel serve exited (${code}) before listening: ${stderr}`)));
