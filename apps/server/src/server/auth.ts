@@ -6,7 +6,8 @@ import { apiErrorBody } from './api-error.js';
 
 /** Routes reachable without the API key: liveness and readiness (load balancers' probes), and the panel's page and files (the page asks for the key). */
 const PUBLIC_ROUTES = new Set(['/health/live', '/health/ready', '/']);
-const PUBLIC_PREFIX = '/panel/';
+/** A file of the panel: one plain name under /panel/ (no dot segments, no encoding). */
+const PANEL_FILE = /^\/panel\/[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 
 /** WebSocket routes, where browsers cannot set headers. */
 const WEBSOCKET_ROUTES = new Set(['/v1/stream', '/v1/realtime']);
@@ -24,7 +25,7 @@ export function installApiKey(app: FastifyInstance, apiKey: string | undefined):
   const expected = digest(apiKey);
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0];
-    if (PUBLIC_ROUTES.has(path) || path.startsWith(PUBLIC_PREFIX) || req.method === 'OPTIONS') return;
+    if (PUBLIC_ROUTES.has(path) || (PANEL_FILE.test(path) && !path.includes('..')) || req.method === 'OPTIONS') return;
     const given = presentedKey(req);
     if (given !== undefined && timingSafeEqual(digest(given), expected)) return;
     const message = given === undefined
