@@ -35,5 +35,6 @@ export async function panelRoute(app: FastifyInstance, dir = PANEL_DIR): Promise
       res.setHeader('x-content-type-options', 'nosniff');
     },
   });
-  app.get('/', (_req, reply) => reply.header('content-security-policy', CSP).header('cache-control', 'no-cache').sendFile('index.html'));
+  // sendFile applies setHeaders too.
+  app.get('/', (_req, reply) => reply.sendFile('index.html'));
 }
