@@ -22,7 +22,7 @@ import {
   transcribeOk,
   within,
 } from './streams.js';
-import type { ConformanceCheckId, ConformanceCorpus, ConformanceOptions, ConformanceState, StreamRun, Utterance } from './types.js';
+import type { ConformanceCheckId, ConformanceOptions, ConformanceState, StreamRun, Utterance } from './types.js';
 
 /** How far past the end of the audio a segment may end (engines round to their 10–20 ms frames). */
 const END_SLACK_SECONDS = 0.1;
@@ -164,7 +164,7 @@ export const CHECKS: readonly ConformanceCheck[] = [
     needs: 'engine',
     async run(c) {
       const p = engine(c);
-      const first = corpusOf(c).utterances[0];
+      const first = probe(c);
       await p.unload();
       await Promise.all([p.load(), p.load()]);
       await p.load();
@@ -241,7 +241,7 @@ export const CHECKS: readonly ConformanceCheck[] = [
       if (finalText(empty)) fail(`an empty stream gave text ${quote(finalText(empty))}`);
       const onlyEmpty = await transcribeOk(p, emptyFrames(5), 'empty frames');
       if (finalText(onlyEmpty)) fail(`empty frames gave text ${quote(finalText(onlyEmpty))}`);
-      const u = shortest(corpusOf(c));
+      const u = probe(c);
       const odd = await transcribeOk(p, framesOf(u.samples, [1, 0, 3, 333, 2, 4097, 1]), 'odd frames');
       const w = recognizable(u.text, finalText(odd), 'odd frames');
       timesInside(odd, seconds(u.samples), 'odd frames');
@@ -265,7 +265,7 @@ export const CHECKS: readonly ConformanceCheck[] = [
     needs: 'engine',
     async run(c) {
       const p = engine(c);
-      const [a, b] = [corpusOf(c).utterances[2], corpusOf(c).utterances[3]];
+      const [a, b] = [probe(c), corpusOf(c).utterances[3]];
       const [ra, rb] = await Promise.all([transcribeOk(p, framesOf(a.samples, [800]), 'stream A'), transcribeOk(p, framesOf(b.samples, [700]), 'stream B')]);
       const wa = recognizable(a.text, finalText(ra), 'stream A');
       const wb = recognizable(b.text, finalText(rb), 'stream B');
@@ -400,16 +400,20 @@ export const CHECKS: readonly ConformanceCheck[] = [
       }
       if (!hasCode(r.error)) fail(`the stream ended with ${describeError(r.error)}`);
       await p.load();
-      const u = corpusOf(c).utterances[0];
+      const u = probe(c);
       recognizable(u.text, finalText(await transcribeOk(p, framesOf(u.samples), 'after the unload and a new load()')), 'after the unload and a new load()');
       return `ended ${Math.round(tookMs)} ms after unload() with ${(r.error as { code: string }).code}; loads and transcribes again`;
     },
   },
 ];
 
-/** The corpus's shortest utterance: one decode even for a provider that cuts the stream into short chunks. */
-function shortest(corpus: ConformanceCorpus): Utterance {
-  return corpus.utterances.reduce((a, b) => (b.samples.length < a.samples.length ? b : a));
+/**
+ * The utterance the single-stream checks transcribe (see {@link ConformanceCorpus}): of the default corpus the one
+ * tiny.en hears best (0 errors in 15 words for faster-whisper and whisper.cpp, where the fox sentence has 4 in 9),
+ * so "recognizable" (WER < 60 %) has its margin.
+ */
+function probe(c: CheckContext): Utterance {
+  return corpusOf(c).utterances[2];
 }
 
 function corpusOf(c: CheckContext) {

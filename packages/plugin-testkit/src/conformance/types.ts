@@ -36,7 +36,11 @@ export interface Utterance {
 export interface ConformanceCorpus {
   /** Shown in the report, e.g. `espeak-ng speech` or `DTMF digits`. */
   readonly name: string;
-  /** At least 4 utterances and 40 reference words in all (the WER bound is pooled over them). */
+  /**
+   * At least 4 utterances and 40 reference words in all (the WER bound is pooled over them). The single-stream
+   * checks use the third (load/unload, frame sizes, after an unload), the third and fourth (concurrent streams)
+   * and the second (decode): put ones your engine hears reliably there.
+   */
   readonly utterances: readonly Utterance[];
 }
 
