@@ -34,6 +34,8 @@ export interface Readiness {
   readonly reason?: string;
   /** In ERROR: when the model is next retried by itself (ISO). */
   readonly next_retry_at?: string;
+  /** The model was unloaded (idle, or `DELETE /v1/models/{id}`): the server still serves, the next request loads it. */
+  readonly unloaded?: boolean;
 }
 
 export interface EngineHostOptions {
@@ -188,6 +190,9 @@ export class EngineHost {
     if (h.state === 'READY') {
       return { status: 'ok', ...base, load_time_ms: h.loadMs ?? 0, warmup_time_ms: h.warmupMs ?? 0 };
     }
+    if (this.manager.parked) {
+      return { status: 'ok', ...base, unloaded: true, reason: 'the model is unloaded to free memory; the next request loads it again' };
+    }
     const last = h.lastError ? `: ${h.lastError.code}: ${h.lastError.message}` : '';
     const next = h.state === 'ERROR' ? this.manager.recoveryStatus().nextAttemptAt : undefined;
     return {
@@ -199,9 +204,9 @@ export class EngineHost {
     };
   }
 
-  /** The provider to stream through, when the model is READY. */
+  /** The provider to stream through, when the model is READY (or unloaded to be loaded again on use). */
   readyProvider(): ASRProvider | undefined {
-    return !this.closed && this.manager.state === 'READY' ? this.manager : undefined;
+    return !this.closed && (this.manager.state === 'READY' || this.manager.parked) ? this.manager : undefined;
   }
 
   /** For one stream: the model serving now, kept by the stream until `release()` even if a reload replaces it. */

@@ -310,7 +310,7 @@ describe('OpenAI-compatible API through the official openai client', () => {
   it('lists models', async () => {
     const ids = [];
     for await (const m of client.models.list()) ids.push(m.id);
-    expect(ids).toEqual(expect.arrayContaining(['tiny.en', 'whisper-1']));
+    expect(ids).toEqual(expect.arrayContaining(['faster-whisper:tiny.en', 'whisper-1']));
   });
 });
 

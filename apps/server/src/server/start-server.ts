@@ -13,6 +13,8 @@ import { ServerMetrics } from './metrics.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoute } from './routes/metrics-route.js';
 import { modelsRoute } from './routes/models-route.js';
+import { ModelControl } from './models/model-control.js';
+import { startIdleUnload } from './models/idle-unload.js';
 import { panelRoute } from './routes/panel-route.js';
 import { streamRoute } from './routes/stream-route.js';
 import { transcriptionRoute } from './routes/transcription-route.js';
@@ -132,7 +134,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   readyRoute(app, { engine, gate, sessions: streamContext.sessions, maxSessions: cfg.limits.maxSessions, draining: () => draining });
   if (jobs) jobsRoute(app, jobs, engine);
   metricsRoute(app, metrics);
-  modelsRoute(app, engine, startedAt);
+  modelsRoute(app, engine, new ModelControl(engine, runtime, logger), startedAt);
   transcriptionRoute(app, engine, metrics, { resampleOtherRates: cfg.resampleOtherRates, maxUploadSeconds: cfg.limits.maxUploadSeconds });
   streamRoute(app, streamContext, () => accepting);
   realtimeRoute(app, streamContext, () => accepting);
@@ -168,6 +170,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
   const initialized = engine.start();
   await reloader.watch();
+  const stopIdleUnload = startIdleUnload(engine, runtime.config, logger);
   // Jobs are taken once the model can transcribe them (also after a recovery: see onStatusChange).
   void initialized.then(() => {
     if (engine.readyProvider()) jobs?.start();
@@ -194,6 +197,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         for (const socket of upgraded) socket.destroy();
         await closed;
       }
+      stopIdleUnload();
       await reloader.close();
       await engine.close();
       logger.info({}, 'server stopped');

@@ -144,6 +144,16 @@ export const modelsConfigSchema = z
     dir: z.string().optional(),
     /** Download missing models (default: true unless CI). */
     allowDownload: z.boolean().optional(),
+    /**
+     * Unload the model after this long without a stream or request (0 = never); the next request loads it again
+     * and `/health` stays 200 meanwhile. Default: 0 for faster-whisper (the embedded default), 600 for other providers.
+     */
+    idleUnloadSeconds: z.number().nonnegative().optional(),
+    /**
+     * Memory a model load may use, for the `INSUFFICIENT_MEMORY` check of `POST /v1/models/{id}/load` (default:
+     * what the machine has available now: MemAvailable, or the container limit).
+     */
+    availableMemoryBytes: z.number().int().positive().optional(),
   })
   .strict()
   .prefault({});

@@ -113,6 +113,10 @@ export class ModelManager implements HostProvider {
   private switching?: Promise<void>;
   private pendingCleanup?: Promise<void>;
   private readonly inflight = new Map<HostProvider, number>();
+  /** Unloaded by {@link offload}: the next request loads the model again. */
+  private parkedValue = false;
+  private waking?: Promise<void>;
+  private lastUsed: number;
   /** Models replaced by a switch that still serve their in-flight streams. */
   private readonly retired = new Set<HostProvider>();
   private readonly drainWaiters = new Map<HostProvider, (() => void)[]>();
@@ -127,6 +131,7 @@ export class ModelManager implements HostProvider {
 
   constructor(private readonly options: ModelManagerOptions) {
     this.clock = options.clock ?? systemClock;
+    this.lastUsed = this.clock.now();
     this.backoff = new RecoveryBackoff(options.recovery ?? {}, this.clock);
     this.logger = (options.logger ?? silentLogger).child({ component: 'model-manager' });
     this.current = measureProvider(options.provider, { logger: this.logger });
@@ -334,6 +339,7 @@ export class ModelManager implements HostProvider {
   }
 
   private async *transcribeOn(provider: HostProvider, audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncGenerator<Segment> {
+    await this.awaken(provider);
     const onEvent = (e: TranscriptionEvent) => {
       if (e.type === 'error' && !e.recovered) this.recordError(new EchoPanelError(e.code, e.message), 'transcribe');
       opts.onEvent?.(e);
@@ -365,6 +371,7 @@ export class ModelManager implements HostProvider {
 
   private async oneShotOn(provider: HostProvider, method: 'decode' | 'decodeRecording', pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
     try {
+      await this.awaken(provider);
       const capable = method === 'decode' ? provider.capabilities.decode : provider.capabilities.recording;
       if (!capable || !provider[method]) {
         throw new EchoPanelError('INVALID_STATE', `provider ${provider.name} does not implement ${method}()`);
@@ -421,6 +428,7 @@ export class ModelManager implements HostProvider {
   }
 
   private startInit(timeoutMs: number): Promise<void> {
+    this.parkedValue = false;
     const p = this.runInit(timeoutMs).finally(() => {
       if (this.initializing === p) this.initializing = undefined;
     });
@@ -502,6 +510,7 @@ export class ModelManager implements HostProvider {
   }
 
   private async runUnload(): Promise<void> {
+    this.parkedValue = false;
     this.backoff.cancel();
     if (this.initializing) {
       this.initAbort?.abort(UNLOAD_CANCEL);
@@ -576,13 +585,45 @@ export class ModelManager implements HostProvider {
   }
 
   private acquire(): HostProvider {
-    if (this.stateValue !== 'READY') throw this.notReady();
+    if (this.stateValue !== 'READY' && !this.parkedValue && !this.waking) throw this.notReady();
     const provider = this.current;
     this.inflight.set(provider, (this.inflight.get(provider) ?? 0) + 1);
+    this.lastUsed = this.clock.now();
     return provider;
   }
 
+  /**
+   * Unloads the model to free its memory, as {@link unload}, but the next request (or lease's call) loads it
+   * again and waits for it (idle unload, `DELETE /v1/models/{id}`). Resolves once unloaded.
+   */
+  async offload(): Promise<void> {
+    await this.unload();
+    this.parkedValue = true;
+  }
+
+  /** Unloaded by {@link offload} and not yet asked for again. */
+  get parked(): boolean {
+    return this.parkedValue;
+  }
+
+  /** Milliseconds since a request or stream last started or ended on this manager. */
+  idleMs(): number {
+    return this.inFlight > 0 ? 0 : this.clock.now() - this.lastUsed;
+  }
+
+  /** A parked model is loaded again by the first call that needs it; concurrent calls share the load. */
+  private async awaken(provider: HostProvider): Promise<void> {
+    if (provider !== this.current) return;
+    if (this.parkedValue) {
+      this.parkedValue = false;
+      this.logger.info({ provider: provider.name }, 'loading the unloaded model again for a request');
+      this.waking = this.initialize().finally(() => (this.waking = undefined));
+    }
+    if (this.waking) await this.waking;
+  }
+
   private release(provider: HostProvider): void {
+    this.lastUsed = this.clock.now();
     const n = (this.inflight.get(provider) ?? 1) - 1;
     if (n > 0) {
       this.inflight.set(provider, n);

@@ -14,7 +14,7 @@ import {
   systemClock,
   type VadPlugin,
 } from '@echopanel/plugin-api';
-import { createModelResolver } from '../models/index.js';
+import { createModelResolver, type ModelStore } from '../models/index.js';
 import { buildImportMap, importMapInUse } from '../registry/import-map.js';
 import { loadPlugins, type PluginFailure } from '../registry/plugin-loader.js';
 import { ProviderRegistry } from '../registry/provider-registry.js';
@@ -49,7 +49,8 @@ export interface EchoPanelRuntime {
   readonly container: DependencyContainer;
   readonly providers: ProviderRegistry;
   readonly vads: VadRegistry;
-  readonly models: ModelResolver;
+  /** The model resolver and the store it installs into. */
+  readonly models: ModelResolver & { readonly store: ModelStore };
   readonly logger: Logger;
   readonly pythonPath: string;
   /** The effective import map (defaults + config `plugins`). */
