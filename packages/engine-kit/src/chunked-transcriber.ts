@@ -3,6 +3,7 @@ import {
   errorMessage,
   isEchoPanelError,
   rms,
+  round3,
   type Segment,
   type TranscribeOptions,
   type TranscriptionEvent,
@@ -234,8 +235,4 @@ async function decodeMapped(
     guard,
     durationSeconds: pcm.length / opts.sampleRate,
   });
-}
-
-function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
 }

@@ -2,6 +2,7 @@ import {
   EchoPanelError,
   errorMessage,
   isEchoPanelError,
+  round3,
   silentLogger,
   type Logger,
   type Segment,
@@ -65,10 +66,6 @@ export interface StreamRunState {
   readonly receivedSamples: number;
   readonly restarts: number;
   readonly pid: number | undefined;
-}
-
-function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
 }
 
 function toError(err: unknown): EchoPanelError {

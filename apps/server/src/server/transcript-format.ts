@@ -1,4 +1,4 @@
-import { formatSrt, formatVtt, type Segment } from '@echopanel/core';
+import { formatSrt, formatVtt, round3, type Segment } from '@echopanel/core';
 
 /** Response formats of OpenAI's `/v1/audio/transcriptions`. */
 export const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
@@ -79,8 +79,4 @@ const LANGUAGE_NAMES: Record<string, string> = {
 /** OpenAI reports the language by name in verbose_json. */
 function languageName(code: string): string {
   return LANGUAGE_NAMES[code] ?? code;
-}
-
-function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
 }

@@ -10,6 +10,7 @@ import {
   type ModelIdentity,
   pcmFrames,
   type ProviderCapabilities,
+  round3,
   type RuntimeTuning,
   type Segment,
   silentLogger,
@@ -257,14 +258,14 @@ export class FailoverProvider implements HostProvider, FailoverControl {
     const provider = this.providerOf(side);
     if (!provider[method]) throw new EchoPanelError('INVALID_STATE', `provider ${provider.name} does not implement ${method}()`);
     try {
-      const segs = await provider[method]!(pcm, opts);
+      const segs = await provider[method](pcm, opts);
       if (side === 'primary') this.consecutive = 0;
       return segs;
     } catch (err) {
       if (side === 'fallback' || opts.signal?.aborted || isAbort(err)) throw err;
       const trip = this.noteError() || isCrash(err);
       if (trip && this.fallback[method] && (await this.failover(`${this.errorSummary(err)}`))) {
-        return this.fallback[method]!(pcm, opts);
+        return this.fallback[method](pcm, opts);
       }
       throw err;
     }
@@ -368,7 +369,7 @@ export class FailoverProvider implements HostProvider, FailoverControl {
         }
 
         const iterator = provider.transcribe(reader, { ...opts, signal, onEvent })[Symbol.asyncIterator]();
-        let crash: unknown;
+        let crash: { error: unknown } | undefined;
         try {
           while (!switchTo) {
             const r = await iterator.next();
@@ -379,10 +380,11 @@ export class FailoverProvider implements HostProvider, FailoverControl {
           }
         } catch (err) {
           if (opts.signal?.aborted) throw err;
+          // eslint-disable-next-line @typescript-eslint/only-throw-error -- the source's own error, as it threw it
           if (buffer.sourceError !== undefined) throw buffer.sourceError;
           if (!switchTo) {
             if (side === 'primary' && !isAbort(err)) {
-              crash = err;
+              crash = { error: err };
               requestSwitch('fallback', `${this.primary.name} failed: ${this.errorSummary(err)}`);
             } else {
               dropRest(`stream failed: ${this.errorSummary(err)}`);
@@ -404,9 +406,9 @@ export class FailoverProvider implements HostProvider, FailoverControl {
         const ok = to === 'fallback' ? await this.failover(switchReason) : this.side === 'primary';
         if (!ok) {
           // No usable fallback: what failed stays failed; carry on with the primary from here.
-          if (crash !== undefined) {
-            dropRest(`stream failed: ${this.errorSummary(crash)}`);
-            throw crash;
+          if (crash) {
+            dropRest(`stream failed: ${this.errorSummary(crash.error)}`);
+            throw crash.error;
           }
           flushHeld();
           forward({ type: 'error', code: 'FAILOVER_FAILED', message: `could not fail over to ${this.fallback.name}; staying on ${this.primary.name}`, recovered: false });
@@ -493,8 +495,4 @@ function shiftSegment(s: Segment, offset: number): Segment {
     end: round3(s.end + offset),
     ...(s.words ? { words: s.words.map((w) => ({ ...w, start: round3(w.start + offset), end: round3(w.end + offset) })) } : {}),
   };
-}
-
-function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
 }

@@ -5,6 +5,7 @@ import {
   errorMessage,
   isEchoPanelError,
   type Logger,
+  round3,
   type Segment,
   silentLogger,
   type TranscriptionEvent,
@@ -522,7 +523,6 @@ export class StreamSession {
 
   private async decodePartial(job: Extract<DecodeJob, { kind: 'partial' }>): Promise<void> {
     if (this.isAborted || job.utterance !== this.utterance) return;
-    const rate = this.sampleRate;
     let segments: Segment[];
     try {
       segments = await this.decode(job);
@@ -765,7 +765,7 @@ export class StreamSession {
   }
 
   private abortReason(): string {
-    const r = this.abortController.signal.reason;
+    const r: unknown = this.abortController.signal.reason;
     return isEchoPanelError(r) ? r.message : 'aborted';
   }
 
@@ -788,10 +788,6 @@ export class StreamSession {
     this.emit({ type: 'done', stats });
     return stats;
   }
-}
-
-function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
 }
 
 /** A decoder stuck in a loop repeats itself: few distinct words among many. */
