@@ -107,6 +107,16 @@ test('GET / serves the panel, whose every request goes to this server', async ()
 });
 
 test('transcribes the microphone into the log, partials below it, with a screenshot mid-session', async () => {
+  // Records whether a partial ever showed a stable prefix and a tail apart.
+  await page.evaluate(() => {
+    const w = window as unknown as { sawStableAndTail: boolean };
+    w.sawStableAndTail = false;
+    const partials = document.getElementById('partials')!;
+    new MutationObserver(() => {
+      const p = partials.querySelector('.partial');
+      if (p?.querySelector('.stable')?.textContent && p.querySelector('.unstable')?.textContent) w.sawStableAndTail = true;
+    }).observe(partials, { childList: true, characterData: true, subtree: true });
+  });
   await page.getByRole('button', { name: 'Start microphone' }).click();
   await waitForText(page, '#connection', /You: live/);
   expect(await page.getByRole('button', { name: 'Start microphone' }).isDisabled()).toBe(true);
@@ -121,6 +131,7 @@ test('transcribes the microphone into the log, partials below it, with a screens
   expect(await page.locator('#dropped').textContent()).toBe('0.0 s');
   expect(DEGRADE_LEVELS).toContain(await page.locator('#degrade').textContent());
   expect(await page.locator('.partials .partial').count()).toBe(0);
+  expect(await page.evaluate(() => (window as unknown as { sawStableAndTail: boolean }).sawStableAndTail)).toBe(true);
 });
 
 test('exports the session as srt, vtt, txt and json; copies it', async () => {
@@ -221,6 +232,8 @@ test('reconnects to a restarted server, keeping the transcript and the audio of 
   await waitForText(page, '#server', /Ready/);
   await speakAndStop(page);
   expect(await page.getByRole('log').locator('.line .text').first().textContent()).toBe(first);
+  // The audio of the gap was kept and sent to the new server, not dropped.
+  expect(await page.locator('#dropped').textContent()).toBe('0.0 s');
   const text = await logText(page, 'You');
   expect(heard(REFERENCE, text)).toBeLessThan(RECOGNIZABLE_WER);
 });
