@@ -264,12 +264,17 @@ test('asks for the API key a server requires, then streams the microphone and sy
   await p.close();
 });
 
-test('reflows in a narrow window (320 CSS px, as 200 % zoom of 640 px) without horizontal scrolling', async () => {
+test('reflows in a narrow window (320 CSS px, as 200 % zoom of 640 px) and follows the light/dark setting', async () => {
   const p = await context.newPage();
   await p.setViewportSize({ width: 320, height: 640 });
+  const background = () => p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  await p.emulateMedia({ colorScheme: 'light' });
   await p.goto(main!.server.url + '/');
   await waitForText(p, '#server', /Ready/);
   expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+  const light = await background();
+  await p.emulateMedia({ colorScheme: 'dark' });
+  expect(await background()).not.toBe(light);
   await p.close();
 });
 
