@@ -7,6 +7,8 @@ export interface Health {
   model?: string;
   model_state?: string;
   reason?: string;
+  /** The model was unloaded (idle); the next stream or upload loads it again. */
+  unloaded?: boolean;
 }
 
 const POLL_MS = 2000;
@@ -51,7 +53,8 @@ export class ServerWatch {
       }
       const health = (await res.json()) as Health;
       if (health.status === 'ok') {
-        this.show(`Ready: ${health.model} on ${health.provider}`, health);
+        const what = health.model ? `: ${health.model}${health.provider ? ` on ${health.provider}` : ''}` : '';
+        this.show(`Ready${what}${health.unloaded ? ' (the model loads again at the next stream or upload)' : ''}`, health);
         return health;
       }
       this.show(`Model ${health.model ?? ''} ${health.status === 'error' ? 'failed' : 'loading'}: ${health.reason ?? health.model_state}`, health);
