@@ -35,23 +35,24 @@ export class BullJobQueue implements JobQueue {
   private stopChannel?: () => void;
   private readonly indexKey = `bull:${QUEUE}:echopanel:created`;
   private readonly callbacks = new AbortController();
+  private outage = false;
+  private readonly connections: Redis[] = [];
 
   constructor(private readonly options: BullJobQueueOptions) {
-    const url = options.redisUrl;
-    // API calls fail fast (503) when Redis is down rather than queue forever; BullMQ's blocking clients retry.
-    this.client = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false });
-    this.client.on('error', (err) => options.logger.warn({ err: errorMessage(err) }, 'job queue Redis connection error'));
+    this.client = this.connect(1);
     this.queue = new Queue(QUEUE, { connection: this.client });
     this.producer = new QueueEventsProducer(QUEUE, { connection: this.client });
-    this.events = new QueueEvents(QUEUE, { connection: new Redis(url, { maxRetriesPerRequest: null }) });
-    this.events.on('error', (err) => options.logger.warn({ err: errorMessage(err) }, 'job events error'));
+    this.events = new QueueEvents(QUEUE, { connection: this.connect(null) });
+    this.queue.on('error', (err) => this.redisProblem(err));
+    this.events.on('error', (err) => this.redisProblem(err));
+    this.producer.on('error', (err: Error) => this.redisProblem(err));
     this.events.on(CANCEL_EVENT as 'error', ((args: { jobId?: string }) => {
       if (args.jobId) this.worker?.cancelJob(args.jobId, JOB_CANCELLED);
     }) as never);
   }
 
   async submit(request: JobRequest): Promise<JobRecord> {
-    return redisCall(this.options.redisUrl, async () => {
+    return this.call(async () => {
       const retain = { age: this.options.retainSeconds };
       const job = await this.queue.add('transcribe', request, {
         jobId: request.id,
@@ -66,14 +67,14 @@ export class BullJobQueue implements JobQueue {
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    return redisCall(this.options.redisUrl, async () => {
+    return this.call(async () => {
       const job = await this.queue.getJob(id);
       return job ? this.record(job) : undefined;
     });
   }
 
   async list(offset: number, limit: number): Promise<{ records: JobRecord[]; total: number }> {
-    return redisCall(this.options.redisUrl, async () => {
+    return this.call(async () => {
       const ids = await this.client.zrevrange(this.indexKey, offset, offset + limit - 1);
       const records: JobRecord[] = [];
       for (const id of ids) {
@@ -87,7 +88,7 @@ export class BullJobQueue implements JobQueue {
   }
 
   async cancel(id: string): Promise<JobRecord | undefined> {
-    return redisCall(this.options.redisUrl, async () => {
+    return this.call(async () => {
       const job = await this.queue.getJob(id);
       if (!job) return undefined;
       const record = await this.record(job);
@@ -114,7 +115,7 @@ export class BullJobQueue implements JobQueue {
     const sandbox: SandboxSettings = { channel, storageDir: options.storage.dir, ...options.context.limits };
     const lockMs = Math.round(options.stalledSeconds * 1000);
     this.worker = new Worker<JobRequest, JobResult>(QUEUE, new URL('./job-processor.js', import.meta.url), {
-      connection: new Redis(options.redisUrl, { maxRetriesPerRequest: null }),
+      connection: this.connect(null),
       name: serverName(),
       concurrency: options.concurrency,
       useWorkerThreads: true,
@@ -124,7 +125,7 @@ export class BullJobQueue implements JobQueue {
       // A job whose worker died twice (a crash it causes?) fails rather than take down replica after replica.
       maxStalledCount: 2,
     });
-    this.worker.on('error', (err) => options.logger.warn({ err: errorMessage(err) }, 'job worker error'));
+    this.worker.on('error', (err) => this.redisProblem(err));
     this.worker.on('completed', (job) => void this.finished(job));
     this.worker.on('failed', (job) => {
       if (job) void this.finished(job);
@@ -133,17 +134,53 @@ export class BullJobQueue implements JobQueue {
 
   async close(graceMs: number): Promise<void> {
     const worker = this.worker;
-    if (worker) {
-      let timer: NodeJS.Timeout | undefined;
-      const drained = await Promise.race([worker.close().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
-      clearTimeout(timer);
+    // Every step is bounded: with Redis gone BullMQ's closes would wait for a connection that never comes.
+    // Without Redis a finished job could not be recorded anyway: no point waiting for running ones.
+    if (worker && !(await within(worker.close(), this.outage ? 0 : graceMs))) {
       // Jobs still running are left locked: their lock expires and another replica takes them over.
-      if (!drained) await worker.close(true);
+      await within(worker.close(true), 2000);
     }
     this.stopChannel?.();
     this.callbacks.abort();
-    await Promise.allSettled([this.events.close(), this.producer.close(), this.queue.close()]);
-    this.client.disconnect();
+    await within(Promise.allSettled([this.events.close(), this.producer.close(), this.queue.close()]), 2000);
+    for (const c of this.connections) c.disconnect();
+  }
+
+  /** A Redis client whose errors are logged (once per outage) instead of printed by ioredis. `null` retries: BullMQ's blocking clients. */
+  private connect(maxRetriesPerRequest: number | null): Redis {
+    const redis = new Redis(this.options.redisUrl, { maxRetriesPerRequest });
+    this.connections.push(redis);
+    redis.on('error', (err) => this.redisProblem(err));
+    redis.on('ready', () => {
+      if (this.outage) this.options.logger.info({ redis: safeUrl(this.options.redisUrl) }, 'job queue Redis reachable again');
+      this.outage = false;
+    });
+    return redis;
+  }
+
+  private redisProblem(err: Error): void {
+    if (this.outage) return;
+    this.outage = true;
+    this.options.logger.warn({ redis: safeUrl(this.options.redisUrl), err: errorMessage(err) }, 'job queue Redis unreachable: /v1/jobs answers 503 JOBS_UNAVAILABLE until it is back');
+  }
+
+  /**
+   * An API call on Redis: JOBS_UNAVAILABLE (503, retry) at once while Redis is unreachable, or when it does not
+   * answer within 10 s, rather than a request that hangs; EchoPanelErrors pass.
+   */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    const unavailable = (why: string, cause?: unknown) =>
+      new EchoPanelError('JOBS_UNAVAILABLE', `the job queue (Redis at ${safeUrl(this.options.redisUrl)}) is unavailable: ${why}; retry later`, { cause });
+    if (this.client.status !== 'ready') throw unavailable(`not connected (${this.client.status})`);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([fn(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(unavailable('no answer within 10 s')), 10_000)))]);
+    } catch (err) {
+      if (err instanceof EchoPanelError) throw err;
+      throw unavailable(errorMessage(err), err);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async untilNotActive(job: Job, timeoutMs = 10_000): Promise<void> {
@@ -191,13 +228,17 @@ export class BullJobQueue implements JobQueue {
   }
 }
 
-/** Redis unreachable is JOBS_UNAVAILABLE (503, retry) naming the URL without its password; our own errors pass. */
-async function redisCall<T>(url: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof EchoPanelError) throw err;
-    const safe = url.replace(/\/\/[^@/]*@/, '//***@');
-    throw new EchoPanelError('JOBS_UNAVAILABLE', `the job queue (Redis at ${safe}) did not answer: ${errorMessage(err)}; retry later`, { cause: err });
-  }
+/** True when `p` settles within `ms` (its outcome does not matter), false on the timeout. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = p.then(() => true, () => true);
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  const done = await Promise.race([settled, late]);
+  clearTimeout(timer);
+  return done;
+}
+
+/** The URL without its password, for messages and logs. */
+function safeUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

@@ -82,6 +82,19 @@ it('a replica SIGKILLed mid-job: the other one takes the job over and completes 
   clients.splice(victim, 1);
 });
 
+it('Redis gone: the jobs API answers 503 JOBS_UNAVAILABLE at once (no hanging request); the replica stays ready for the rest', async () => {
+  await redis.stop();
+  const [client] = clients;
+  const deadline = Date.now() + 10_000;
+  let r = await client.request('GET', '/v1/jobs');
+  while (r.status === 200 && Date.now() < deadline) r = await client.request('GET', '/v1/jobs');
+  expect(r).toMatchObject({ status: 503, body: { error: { code: 'JOBS_UNAVAILABLE', message: expect.stringMatching(/not connected/) } } });
+  const posted = await client.submit(synthesizeSpeech(SPEECH_SENTENCES[0]).wavPath);
+  // Refused up front for the lost connection, not after waiting for an answer.
+  expect(posted).toMatchObject({ status: 503, body: { error: { code: 'JOBS_UNAVAILABLE', message: expect.stringMatching(/not connected/) } } });
+  expect((await client.request('GET', '/health/ready')).status).toBe(200);
+});
+
 it('SIGTERM: /health/ready answers 503 (with why) while the replica still serves, then it drains and exits 0', async () => {
   const [server] = servers;
   const [client] = clients;
@@ -92,7 +105,7 @@ it('SIGTERM: /health/ready answers 503 (with why) while the replica still serves
   while (ready.status === 200 && Date.now() < deadline) ready = await client.request('GET', '/health/ready');
   expect(ready).toMatchObject({ status: 503, body: { status: 'not_ready', reasons: [expect.stringMatching(/shutting down/)] } });
   // Within server.drainDelayMs the replica still answers work that reaches it.
-  expect((await client.request('GET', '/v1/jobs?limit=1')).status).toBe(200);
+  expect((await client.request('GET', '/v1/models')).status).toBe(200);
   expect((await stopped).code).toBe(0);
   servers.splice(0, 1);
 });
