@@ -68,7 +68,7 @@ describe('worker death', () => {
     let killedAt: number | undefined;
     // Waits for a request in flight after the first chunk, then kills the worker under it.
     const killer = setInterval(() => {
-      if (killedAt === undefined && transcribedChunks >= 1 && provider.health().backlog >= 1) {
+      if (killedAt === undefined && transcribedChunks >= 1 && (provider.health().extra?.queued as number) >= 1) {
         killedAt = transcribedChunks;
         process.kill(firstPid, 'SIGKILL');
       }
@@ -93,8 +93,6 @@ describe('worker death', () => {
     expect(h.workerPid).not.toBe(firstPid);
     expect(alive(h.workerPid!)).toBe(true);
     expect(alive(firstPid)).toBe(false);
-    expect(h.lastError?.code).toBe('WORKER_CRASHED');
-    expect(h.consecutiveErrors).toBe(0);
     expect(h.state).toBe('READY');
   });
 
@@ -176,7 +174,7 @@ describe('hanging worker (test-only sitecustomize hook on PYTHONPATH)', () => {
       expect(r.dropped).toBe(0);
       expect(transcripts.heard(SPEECH_SENTENCES[2], r.text)).toBeLessThan(RECOGNIZABLE_WER);
       expect(alive(hungPid)).toBe(false);
-      expect(provider.health()).toMatchObject({ restarts: 1, consecutiveErrors: 0, lastError: { code: 'INFERENCE_TIMEOUT' } });
+      expect(provider.health()).toMatchObject({ restarts: 1, state: 'READY' });
     } finally {
       await provider.unload();
     }
@@ -197,8 +195,7 @@ describe('hanging worker (test-only sitecustomize hook on PYTHONPATH)', () => {
         { type: 'dropped', samples: pcm.length, reason: expect.stringMatching(/^INFERENCE_TIMEOUT/), start: 0, end: pcm.length / 16000 },
       ]);
       const h = provider.health();
-      expect(h).toMatchObject({ consecutiveErrors: 2, droppedChunks: 1, modelResident: false });
-      expect(h.sessions.droppedSamples).toBe(pcm.length);
+      expect(h).toMatchObject({ restarts: 1, modelResident: false });
       rmSync(flag);
       const again = await run(provider, pcm);
       expect(transcripts.heard(SPEECH_SENTENCES[2], again.text)).toBeLessThan(RECOGNIZABLE_WER);
@@ -217,7 +214,7 @@ describe('hanging worker (test-only sitecustomize hook on PYTHONPATH)', () => {
     await expect(provider.load()).rejects.toMatchObject({ code: 'INIT_TIMEOUT', message: expect.stringContaining('3000 ms') });
     const pid = Number(readFileSync(`${flag}.pid`, 'utf8'));
     await waitUntil(() => !alive(pid));
-    expect(provider.health()).toMatchObject({ state: 'ERROR', modelResident: false, lastError: { code: 'INIT_TIMEOUT' } });
+    expect(provider.health()).toMatchObject({ state: 'ERROR', modelResident: false });
   });
 
   it('unload() during a load cancels it: the load rejects ABORTED and the starting worker is killed', async () => {

@@ -362,7 +362,8 @@ export class VoxtralProvider implements ASRProvider {
       ...(proc?.pid !== undefined && !proc.hasExited ? { workerPid: proc.pid } : {}),
       memory: { workerRssBytes: proc?.rssBytes() ?? 0 },
       extra: {
-        streamsWaiting: this.queue.depth,
+        // Streams running and waiting for the one process slot.
+        streamQueueDepth: this.queue.depth,
         ...(this.lastEngine ? { lastEngineMs: Math.round(this.lastEngine.ms), lastEngineAudioSeconds: this.lastEngine.audioSeconds } : {}),
         binary: this.binaryPath ?? this.binary,
         modelDir: this.modelDir,

@@ -120,10 +120,10 @@ export class EngineHost {
         },
         ...(pair ? { failover: pair } : {}),
       }),
-      // RTF only means something once the engine has worked.
+      // Host-measured around every call into the provider; it only means something once the engine has worked.
       rtfSource: () => {
         const h = this.providerHealth();
-        return h && h.inferences > 0 ? h.rtf : undefined;
+        return h && (h.inferences > 0 || h.rtf > 0) ? h.rtf : undefined;
       },
       droppedSamples: () => this.degradeDropped,
       logger,
