@@ -32,8 +32,8 @@ export async function startCapture(
   input.connect(node);
   // Pulls the graph; the processor writes nothing to its output, so nothing is played back.
   node.connect(context.destination);
-  const tracks = media.getAudioTracks();
-  for (const t of tracks) t.addEventListener('ended', onEnded, { once: true });
+  // Any track ending ends the source: Chrome's "Stop sharing" ends the screen's video track with its audio.
+  for (const t of media.getTracks()) t.addEventListener('ended', onEnded, { once: true });
   if (context.state === 'suspended') await context.resume();
   return {
     sampleRate: context.sampleRate,
