@@ -283,7 +283,7 @@ test('the transcripts, pooled, match what was said', () => {
   expect(referenceWords).toBeGreaterThanOrEqual(40);
   process.stdout.write(heardLog.join('\n') + '\n');
   process.stdout.write(`panel pooled WER ${(wer * 100).toFixed(1)} % over ${referenceWords} words\n`);
-  // Measured 14.5-16.8 % over 250 words (tiny.en on espeak-ng's voice; the upload alone is as high): 2x margin.
+  // Measured 14.5-17.2 % over 250 words in 5 runs (tiny.en on espeak-ng's voice; the upload alone is as high): 2x margin.
   expect(wer).toBeLessThan(0.35);
 });
 
