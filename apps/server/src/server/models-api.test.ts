@@ -151,5 +151,6 @@ describe('idle unload and the memory limit', () => {
 afterAll(() => {
   const pooled = transcripts.pooled();
   expect(pooled.referenceWords).toBeGreaterThanOrEqual(40);
-  expect(pooled.wer).toBeLessThan(0.2);
+  // Measured 10-12 % over these 50 words (tiny.en); 2x margin.
+  expect(pooled.wer).toBeLessThan(0.25);
 });
