@@ -1,5 +1,6 @@
 export * from './speech.js';
 export * from './random.js';
+export * from './process.js';
 export * from './recording-logger.js';
 export * from './transcript-pool.js';
 export * from './plugin-package.js';

@@ -132,13 +132,3 @@ export async function collect(iterable: AsyncIterable<Segment>, events: Transcri
   const finals = segments.filter((s) => s.isFinal);
   return { segments, finals, events, text: finals.map((s) => s.text).join(' ') };
 }
-
-/** True while a process with this pid exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { hasErrorCode, type PluginContext, type Segment, type TranscriptionEvent } from '@echopanel/plugin-api';
-import { normalizeTranscript, recordingLogger, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/plugin-testkit';
+import { normalizeTranscript, processExists, recordingLogger, SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/plugin-testkit';
 import { voxtralConfigSchema, type VoxtralConfigInput } from './config.js';
 import { normalizeWord } from './overlap.js';
 import { VoxtralProvider } from './voxtral-provider.js';
@@ -10,7 +10,6 @@ import {
   collect,
   countingFrames,
   expectedText,
-  isAlive,
   makeModelDir,
   pluginContext,
   sumSamples,
@@ -181,7 +180,7 @@ describe('VoxtralProvider against the voxtral.c stand-in', () => {
     const pid = (error as { details?: { pid?: number } }).details?.pid;
     expect(pid).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 100));
-    expect(isAlive(pid!)).toBe(false);
+    expect(processExists(pid!)).toBe(false);
     expect(p.health()).toMatchObject({ state: 'ERROR', modelResident: false });
   });
 
@@ -253,7 +252,7 @@ describe('VoxtralProvider against the voxtral.c stand-in', () => {
     await p.unload();
     expect(performance.now() - t0).toBeLessThan(3000);
     expect(await loading).toMatchObject({ code: 'ABORTED' });
-    expect(isAlive(pid!)).toBe(false);
+    expect(processExists(pid!)).toBe(false);
     expect(p.health()).toMatchObject({ state: 'UNINITIALIZED', modelResident: false });
   });
 
@@ -350,7 +349,7 @@ describe('VoxtralProvider against the voxtral.c stand-in', () => {
     const pid = p.health().workerPid!;
     await p.unload();
     await expect(run).rejects.toMatchObject({ code: 'ABORTED', message: 'provider unloaded' });
-    expect(isAlive(pid)).toBe(false);
+    expect(processExists(pid)).toBe(false);
     expect(sumSamples(events, 'transcribed') + sumSamples(events, 'dropped')).toBe(pulled);
     expect(events.find((e) => e.type === 'dropped')).toMatchObject({ reason: 'provider unloaded' });
   });

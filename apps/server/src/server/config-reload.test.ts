@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRuntime, type EchoPanelRuntime } from '@echopanel/core';
-import { concatPcm, RECOGNIZABLE_WER, recordingLogger, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/plugin-testkit';
+import { concatPcm, processExists, RECOGNIZABLE_WER, recordingLogger, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/plugin-testkit';
 import { startServer, type RunningServer } from './start-server.js';
 import { REPO_ROOT } from './__fixtures__/real-engine.js';
 import { testEnv, waitForHealth } from './__fixtures__/test-server.js';
@@ -55,15 +55,6 @@ async function configStatus(done: (c: Record<string, any>) => boolean, timeoutMs
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function streamOnce(pcm: Int16Array): Promise<{ ready: Record<string, unknown>; client: StreamClient; done: Record<string, any> }> {
   const client = new StreamClient(`${url}/v1/stream`);
   await client.opened;
@@ -97,7 +88,7 @@ describe('config hot reload', () => {
 
   it('an edit during a live stream: the stream finishes on faster-whisper with exact accounting, then it unloads; new streams use whisper.cpp', async () => {
     const oldPid = (await json('/model-status')).health.workerPid as number;
-    expect(alive(oldPid)).toBe(true);
+    expect(processExists(oldPid)).toBe(true);
     const live = new StreamClient(`${url}/v1/stream`);
     await live.opened;
     live.send({ type: 'start', sample_rate: 16000, encoding: 'pcm_s16le', source: 'mic', language: 'en' });
@@ -123,7 +114,7 @@ describe('config hot reload', () => {
     expect(c.lastReload.model.warmupMs).toBeGreaterThan(0);
     expect(await waitForHealth(url, 200)).toMatchObject({ provider: 'whisper-cpp', model: 'tiny.en' });
     // The live stream still holds faster-whisper: its worker is up.
-    expect(alive(oldPid)).toBe(true);
+    expect(processExists(oldPid)).toBe(true);
 
     const third = concatPcm(speech(2), silence(1));
     await live.stream(third, 1600, 5);
@@ -139,8 +130,8 @@ describe('config hot reload', () => {
 
     // Its last lease gone, faster-whisper unloads: the worker process exits.
     const deadline = Date.now() + 30000;
-    while (alive(oldPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(alive(oldPid)).toBe(false);
+    while (processExists(oldPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(processExists(oldPid)).toBe(false);
 
     const next = await streamOnce(concatPcm(silence(0.3), speech(3), silence(1)));
     expect(next.ready).toMatchObject({ provider: 'whisper-cpp', model: 'tiny.en' });

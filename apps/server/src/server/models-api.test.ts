@@ -4,7 +4,7 @@
 // The model API against real servers and engines: list, unload with the memory freed, lazy reload on the next
 // request, load of another engine, idle unload, and the INSUFFICIENT_MEMORY refusal.
 import { encodeWav } from '@echopanel/core';
-import { concatPcm, RECOGNIZABLE_WER, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/plugin-testkit';
+import { concatPcm, processExists, RECOGNIZABLE_WER, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/plugin-testkit';
 import { stopServer, testServer, waitForHealth } from './__fixtures__/test-server.js';
 import { StreamClient } from './__fixtures__/ws-client.js';
 
@@ -14,15 +14,6 @@ const speech = (i: number) => synthesizeSpeech(SPEECH_SENTENCES[i]).samples;
 async function json(url: string, init?: RequestInit): Promise<{ status: number; body: Record<string, any> }> {
   const res = await fetch(url, init);
   return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function upload(url: string, i: number): Promise<string> {
@@ -57,14 +48,14 @@ describe('model load/unload API', () => {
 
   it('DELETE unloads (the worker exits, memory freed is reported); /health stays 200; the next request loads it again', async () => {
     const pid = (await json(`${url}/model-status`)).body.health.workerPid as number;
-    expect(alive(pid)).toBe(true);
+    expect(processExists(pid)).toBe(true);
     const del = await json(`${url}/v1/models/faster-whisper:tiny.en`, { method: 'DELETE' });
     expect(del.status).toBe(200);
     expect(del.body).toMatchObject({ id: 'faster-whisper:tiny.en', state: 'available' });
     expect(del.body.rss_before_bytes - del.body.rss_after_bytes).toBe(del.body.freed_bytes);
     // The worker's whole RSS (Python + CTranslate2 + weights) goes.
     expect(del.body.freed_bytes).toBeGreaterThan(50e6);
-    expect(alive(pid)).toBe(false);
+    expect(processExists(pid)).toBe(false);
     const health = await json(`${url}/health`);
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'ok', model_state: 'UNINITIALIZED', unloaded: true, provider: 'faster-whisper' });
@@ -120,7 +111,7 @@ describe('idle unload and the memory limit', () => {
       health = await json(`${url}/health`);
     }
     expect(health).toMatchObject({ status: 200, body: { status: 'ok', unloaded: true, model_state: 'UNINITIALIZED' } });
-    expect(alive(pid)).toBe(false);
+    expect(processExists(pid)).toBe(false);
 
     const c = new StreamClient(`${url}/v1/stream`);
     await c.opened;
