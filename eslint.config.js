@@ -21,10 +21,18 @@ function projectDirs() {
   });
 }
 
-/** Each project's sources and tests, checked against that project's own program (its tsconfig.test.json). */
+/**
+ * Each project's sources and tests, checked against that project's own programs: tsconfig.test.json, and
+ * tsconfig.browser-test.json where browser tests need DOM types.
+ */
 const typedProjects = projectDirs()
-  .filter((dir) => existsSync(path.join(root, dir, 'tsconfig.test.json')))
-  .map((dir) => ({ files: [`${dir}/src/**/*.ts`], project: `${dir}/tsconfig.test.json` }));
+  .map((dir) => ({
+    files: [`${dir}/src/**/*.ts`],
+    project: ['tsconfig.test.json', 'tsconfig.browser-test.json']
+      .filter((name) => existsSync(path.join(root, dir, name)))
+      .map((name) => `${dir}/${name}`),
+  }))
+  .filter((p) => p.project.length > 0);
 // The server's browser panel: its own program (DOM lib, bundler resolution), bundled by esbuild.
 typedProjects.push({ files: ['apps/server/panel/src/**/*.ts'], project: 'apps/server/panel/tsconfig.json' });
 
