@@ -32,5 +32,8 @@ export function decodeFailure(reason: string | undefined): JobFailure {
   } catch {
     // A reason BullMQ wrote itself (a stalled job given up on, a lost lock).
   }
+  if (reason && /stalled/i.test(reason)) {
+    return { code: 'JOB_STALLED', message: `${reason}: the servers running it stopped (killed, or cut off from Redis) too often; resubmit it` };
+  }
   return { code: 'JOB_FAILED', message: reason || 'the job failed' };
 }

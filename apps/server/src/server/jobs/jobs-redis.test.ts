@@ -36,7 +36,7 @@ beforeAll(async () => {
     asr: { provider: 'faster-whisper' },
     providers: { 'faster-whisper': { model: 'tiny.en', beamSize: 1 } },
     // A killed replica's job is taken over after ~2 s (jobs.stalledSeconds) rather than the default 30.
-    jobs: { redisUrl: redis.url, storageDir, stalledSeconds: 2, backoffMs: 200 },
+    jobs: { redisUrl: redis.url, storageDir, stalledSeconds: 2, backoffMs: 300, attempts: 4 },
   };
   dir = projectDir({ 'echopanel.config.json': JSON.stringify(config) });
   await Promise.all([startReplica(), startReplica()]);

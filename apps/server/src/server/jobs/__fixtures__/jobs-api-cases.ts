@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { encodeWav } from '@echopanel/core';
 import { SPEECH_SENTENCES, concatPcm, silence, synthesizeSpeech } from '@echopanel/plugin-testkit';
@@ -13,6 +13,28 @@ export interface JobsApiSetup {
   readonly storageDir: string;
   /** What `/capabilities` must say. */
   readonly queue: 'redis' | 'in-process';
+}
+
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((p) => {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    });
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
 }
 
 /** Speech of about `seconds` (the sentences over and over, short pauses between). */
@@ -54,12 +76,26 @@ export function jobsApiCases(setup: () => JobsApiSetup): void {
     expect(posted.status).toBe(202);
     const failed = await client().finished(posted.body.id);
     expect(failed).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'UNSUPPORTED_AUDIO_FORMAT', message: expect.any(String) } });
-    // Past the first retry delay (backoffMs 200 in these tests): still one try.
+    // Past the first retry delay (backoffMs 300 in these tests): still one try.
     await new Promise((r) => setTimeout(r, 1500));
     expect(await client().job(posted.body.id)).toMatchObject({ status: 'failed', attempts: 1 });
     const srt = await client().get(posted.body.id, '?response_format=srt');
     expect(srt.status).toBe(409);
     expect(JSON.parse(srt.text).error.code).toBe('JOB_NOT_COMPLETED');
+  });
+
+  it('an engine crash mid-job: the engine comes back and the job still completes', async () => {
+    const posted = await client().submit(longSpeech(30));
+    const { id } = posted.body;
+    const active = await client().waitFor(id, (j) => j.status === 'active' && j.processed_by !== undefined);
+    // The engine's Python worker under the server that runs the job: killed as an OOM killer would.
+    const server = Number(active.processed_by!.split(':').pop());
+    const workers = childrenOf(server).filter((pid) => cmdline(pid).includes('worker.py'));
+    expect(workers.length).toBeGreaterThan(0);
+    for (const pid of workers) process.kill(pid, 'SIGKILL');
+    const done = await client().finished(id, 180_000);
+    expect(done).toMatchObject({ status: 'completed' });
+    expect(JSON.stringify(done.result)).toMatch(/station/i);
   });
 
   it('DELETE cancels a running job (its audio removed, then 404) and the server goes on taking jobs', async () => {
@@ -115,7 +151,6 @@ export function jobsApiCases(setup: () => JobsApiSetup): void {
     const unauthorized = await fetch(`${client().url}/v1/jobs`);
     expect(unauthorized.status).toBe(401);
     const before = (await client().request('GET', '/v1/jobs?limit=100')).body.data as Array<{ id: string }>;
-    const { readdirSync } = await import('node:fs');
     const known = new Set(before.map((j) => j.id));
     expect(readdirSync(setup().storageDir).filter((d) => !known.has(d))).toEqual([]);
   });
