@@ -9,3 +9,5 @@ export * from './file-transcriber.js';
 export * from './stream/stream-messages.js';
 export * from './stream/session-registry.js';
 export * from './stream/stream-connection.js';
+export { SIGNATURE_HEADER, TIMESTAMP_HEADER, signCallback } from './jobs/job-callback.js';
+export type { JobFailure, JobRecord, JobRequest, JobResult, JobStatus } from './jobs/job-types.js';
