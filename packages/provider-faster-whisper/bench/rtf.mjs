@@ -122,7 +122,7 @@ for (const computeType of ['int8', 'float32']) {
     );
   }
   const h = provider.health();
-  console.log(`         worker pid ${h.workerPid}, worker RSS ${(h.memory.workerRssBytes / 2 ** 20).toFixed(0)} MiB, load ${h.loadMs} ms`);
+  console.log(`         worker pid ${h.workerPid}, worker RSS ${(h.memory.workerRssBytes / 2 ** 20).toFixed(0)} MiB, worker load ${h.extra.workerLoadMs} ms`);
   await provider.unload();
   direct.stop();
 }

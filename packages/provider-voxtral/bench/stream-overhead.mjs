@@ -87,7 +87,7 @@ for (const keepWarm of [false, true]) {
   console.log(
     `provider keepWarm=${keepWarm}: stream1 ${fmt(first.wallMs)} ms, stream2 ${fmt(second.wallMs)} ms ` +
       `(first text after ${fmt(second.firstTextMs)} ms, ${second.finals} finals); ` +
-      `stream2/raw = ${(second.wallMs / rawMs).toFixed(2)}; engine rtf ${h.rtf.toFixed(4)}; ` +
+      `stream2/raw = ${(second.wallMs / rawMs).toFixed(2)}; engine rtf ${(h.extra.lastEngineMs / 1000 / h.extra.lastEngineAudioSeconds).toFixed(4)}; ` +
       `last process start ${h.extra.lastProcessStartMs} ms`,
   );
   await p.unload();

@@ -115,7 +115,8 @@ function context() {
 
 function makeProvider(chunk, maxParallel) {
   const config = plugin.whisperCppConfigSchema.parse({ model: modelPath, chunkSeconds: chunk, maxParallel, threads, beamSize: beam });
-  return new plugin.WhisperCppProvider(config, context());
+  // RTF and latency as the host measures them around the provider (it reports only what the host cannot see).
+  return core.measureProvider(new plugin.WhisperCppProvider(config, context()));
 }
 
 async function* frames(pcm) {
