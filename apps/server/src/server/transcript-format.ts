@@ -1,4 +1,4 @@
-import { formatSrt, formatVtt, round3, type Segment } from '@echopanel/core';
+import { formatSrt, formatText, formatVtt, round3, type Segment } from '@echopanel/core';
 
 /** Response formats of OpenAI's `/v1/audio/transcriptions`. */
 export const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
@@ -11,14 +11,6 @@ export interface TranscriptResult {
   readonly duration: number;
 }
 
-/** The whole transcript as one string (segments joined by spaces). */
-export function transcriptText(segments: readonly Segment[]): string {
-  return segments
-    .map((s) => s.text.trim())
-    .filter(Boolean)
-    .join(' ');
-}
-
 /** OpenAI's `verbose_json` shape (fields an engine does not have are filled with neutral values). */
 export function verboseJson(result: TranscriptResult, granularities: readonly string[]): Record<string, unknown> {
   const wantSegments = granularities.length === 0 || granularities.includes('segment');
@@ -27,7 +19,7 @@ export function verboseJson(result: TranscriptResult, granularities: readonly st
     task: 'transcribe',
     language: languageName(result.language),
     duration: round3(result.duration),
-    text: transcriptText(result.segments),
+    text: formatText(result.segments),
     ...(wantSegments
       ? {
           segments: result.segments.map((s, id) => ({
@@ -53,23 +45,17 @@ export function verboseJson(result: TranscriptResult, granularities: readonly st
 export function renderTranscript(format: ResponseFormat, result: TranscriptResult, granularities: readonly string[] = []): { type: string; body: string | Record<string, unknown> } {
   switch (format) {
     case 'text':
-      return { type: 'text/plain; charset=utf-8', body: transcriptText(result.segments) + '\n' };
+      return { type: 'text/plain; charset=utf-8', body: formatText(result.segments) + '\n' };
     case 'srt':
-      return { type: 'text/plain; charset=utf-8', body: toSrt(result.segments) };
+      return { type: 'text/plain; charset=utf-8', body: formatSrt(result.segments) };
     case 'vtt':
-      return { type: 'text/vtt; charset=utf-8', body: toVtt(result.segments) };
+      return { type: 'text/vtt; charset=utf-8', body: formatVtt(result.segments) };
     case 'verbose_json':
       return { type: 'application/json; charset=utf-8', body: verboseJson(result, granularities) };
     default:
-      return { type: 'application/json; charset=utf-8', body: { text: transcriptText(result.segments) } };
+      return { type: 'application/json; charset=utf-8', body: { text: formatText(result.segments) } };
   }
 }
-
-/** SubRip subtitles (core's formatter, shared with the CLI). */
-export const toSrt: (segments: readonly Segment[]) => string = formatSrt;
-
-/** WebVTT subtitles (core's formatter, shared with the CLI). */
-export const toVtt: (segments: readonly Segment[]) => string = formatVtt;
 
 const LANGUAGE_NAMES: Record<string, string> = {
   en: 'english', de: 'german', fr: 'french', es: 'spanish', it: 'italian', pt: 'portuguese', nl: 'dutch',

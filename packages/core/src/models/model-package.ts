@@ -43,8 +43,3 @@ export function findModelPackage(pythonPath: string | undefined, options: { time
   }
   return hit;
 }
-
-/** Forgets cached lookups (after installing the package). */
-export function clearModelPackageCache(): void {
-  cache.clear();
-}
