@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents, QueueEventsProducer, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { EchoPanelError, errorMessage } from '@echopanel/core';
@@ -36,6 +38,7 @@ export class BullJobQueue implements JobQueue {
   private readonly indexKey = `bull:${QUEUE}:echopanel:created`;
   private readonly callbacks = new AbortController();
   private outage = false;
+  private unbuilt = false;
   private readonly connections: Redis[] = [];
 
   constructor(private readonly options: BullJobQueueOptions) {
@@ -108,13 +111,20 @@ export class BullJobQueue implements JobQueue {
   }
 
   start(): void {
-    if (this.worker) return;
+    if (this.worker || this.unbuilt) return;
     const { options } = this;
+    const processor = new URL('./job-processor.js', import.meta.url);
+    // The sandbox runs built JavaScript: from TypeScript sources (a dev run, a test) there is none to start.
+    if (!existsSync(fileURLToPath(processor))) {
+      this.unbuilt = true;
+      options.logger.error({ processor: fileURLToPath(processor) }, 'the jobs sandbox is not built (npm run build): this server takes no jobs');
+      return;
+    }
     const channel = `echopanel-jobs-${process.pid}-${randomUUID()}`;
     this.stopChannel = serveEngineChannel(channel, options.context);
     const sandbox: SandboxSettings = { channel, storageDir: options.storage.dir, ...options.context.limits };
     const lockMs = Math.round(options.stalledSeconds * 1000);
-    this.worker = new Worker<JobRequest, JobResult>(QUEUE, new URL('./job-processor.js', import.meta.url), {
+    this.worker = new Worker<JobRequest, JobResult>(QUEUE, processor, {
       connection: this.connect(null),
       name: serverName(),
       concurrency: options.concurrency,
