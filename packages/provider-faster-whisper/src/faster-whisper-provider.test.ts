@@ -10,7 +10,6 @@ import {
   wordErrorRate,
 } from '@echopanel/plugin-testkit';
 import { makeProvider, recordingLogger, tinyEnDir } from './__fixtures__/test-context.js';
-import type { FasterWhisperProvider } from './faster-whisper-provider.js';
 
 /**
  * Every single-utterance transcript below, bounded pooled by the last test; each one on its own only has to be

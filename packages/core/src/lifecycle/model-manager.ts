@@ -376,7 +376,7 @@ export class ModelManager implements HostProvider {
       if (!capable || !provider[method]) {
         throw new EchoPanelError('INVALID_STATE', `provider ${provider.name} does not implement ${method}()`);
       }
-      return await provider[method]!(pcm, opts);
+      return await provider[method](pcm, opts);
     } catch (err) {
       this.onInferenceThrow(provider, err, opts.signal);
       throw err;
