@@ -70,7 +70,7 @@ describe('ModelManager over the real faster-whisper provider', () => {
     await runtime?.dispose();
   });
 
-  it('loads, warms up (levels 2 + 3) on synthesized audio, serves, unloads (worker gone) and loads again', async () => {
+  it('loads, warms up (levels 2 + 3) on the shipped speech, serves, unloads (worker gone) and loads again', async () => {
     const manager = track(new ModelManager({ provider, warmupLevel: 3, warmup: { level3Iterations: 2 } }));
     const states: string[] = [];
     manager.on('state', (e: ModelStateChange) => states.push(e.to));

@@ -6,7 +6,7 @@ import {
   pcmFrames,
   type TranscriptionEvent,
 } from '@echopanel/plugin-api';
-import { synthesizeWarmupAudio } from './warmup-audio.js';
+import { warmupSpeech } from './warmup-speech.js';
 
 /** 1 = load only; 2 = load + one inference; 3 = load + one inference + `level3Iterations` more. */
 export type WarmupLevel = 1 | 2 | 3;
@@ -16,12 +16,7 @@ export interface WarmupOptions {
   readonly level3Iterations?: number;
   /** Time budget of levels 2 and 3 in ms (defaults 60000 and 120000). A level over budget is abandoned. */
   readonly budgetsMs?: { readonly level2?: number; readonly level3?: number };
-  /** Seconds of synthesized warmup audio (default 2). */
-  readonly audioSeconds?: number;
-  /**
-   * Warmup audio to use instead of the synthesized signal (16 kHz mono). Real speech decodes faster than the
-   * synthesized non-speech, which makes Whisper-family decoders search longer before giving up.
-   */
+  /** Warmup audio (16 kHz mono) instead of the spoken sentence shipped with core ({@link warmupSpeech}). */
   readonly audio?: Int16Array;
 }
 
@@ -57,7 +52,7 @@ export async function runWarmup(
   const started = clock.now();
   const levels: WarmupLevelReport[] = [];
   if (level >= 2) {
-    const pcm = opts.audio ?? synthesizeWarmupAudio({ seconds: opts.audioSeconds ?? 2 });
+    const pcm = opts.audio ?? warmupSpeech();
     levels.push(await runLevel(provider, pcm, 2, 1, opts.budgetsMs?.level2 ?? 60000, clock, signal));
     if (level >= 3 && !levels[0].exceeded) {
       levels.push(await runLevel(provider, pcm, 3, opts.level3Iterations ?? 3, opts.budgetsMs?.level3 ?? 120000, clock, signal));
