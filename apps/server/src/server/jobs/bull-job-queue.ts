@@ -232,7 +232,8 @@ export class BullJobQueue implements JobQueue {
       ...(job.processedOn ? { startedAt: job.processedOn } : {}),
       ...(job.processedBy ? { processedBy: job.processedBy } : {}),
       ...(finished && job.finishedOn ? { finishedAt: job.finishedOn } : {}),
-      ...(status === 'failed' ? { error: decodeFailure(job.failedReason) } : {}),
+      // A queued job with a failure is waiting for its retry: the failure is the last try's.
+      ...(status === 'failed' || (status === 'queued' && job.failedReason) ? { error: decodeFailure(job.failedReason) } : {}),
       ...(status === 'completed' ? { result: job.returnvalue } : {}),
     };
   }

@@ -98,7 +98,7 @@ export class InProcessJobQueue implements JobQueue {
         entry.record = { ...entry.record, progress };
       });
       if (abort.signal.aborted) throw cancelled();
-      entry.record = { ...entry.record, status: 'completed', progress: 1, finishedAt: Date.now(), result };
+      entry.record = { ...entry.record, status: 'completed', progress: 1, finishedAt: Date.now(), result, error: undefined };
     } catch (err) {
       failure = jobFailure(abort.signal.aborted ? cancelled() : err);
     } finally {
@@ -106,7 +106,7 @@ export class InProcessJobQueue implements JobQueue {
       entry.abort = undefined;
     }
     if (failure && failure.code !== JOB_CANCELLED && isTransient(failure) && attempts < this.options.attempts && !this.closed) {
-      entry.record = { ...entry.record, status: 'queued', progress: 0 };
+      entry.record = { ...entry.record, status: 'queued', progress: 0, error: failure };
       entry.retryTimer = setTimeout(() => {
         this.waiting.push(request.id);
         this.pump();

@@ -45,6 +45,7 @@ export interface JobRecord {
   /** The server (host:pid) that ran the last try. */
   readonly processedBy?: string;
   readonly finishedAt?: number;
+  /** Why it failed; while `queued` for a retry, why the last try failed. */
   readonly error?: JobFailure;
   readonly result?: JobResult;
 }

@@ -16,8 +16,8 @@ let dir: string;
 const servers: ServeProcess[] = [];
 const clients: JobsClient[] = [];
 
-async function startReplica(): Promise<void> {
-  const server = await startServe(dir, ['--config', 'echopanel.config.json'], { ECHOPANEL_PYTHON: TEST_PYTHON, ECHOPANEL_ALLOW_DOWNLOAD: 'false' });
+async function startReplica(cwd = dir, env: Record<string, string> = {}): Promise<{ server: ServeProcess; client: JobsClient }> {
+  const server = await startServe(cwd, ['--config', 'echopanel.config.json'], { ECHOPANEL_PYTHON: TEST_PYTHON, ECHOPANEL_ALLOW_DOWNLOAD: 'false', ...env });
   servers.push(server);
   const client = new JobsClient(server.url, API_KEY);
   clients.push(client);
@@ -26,14 +26,18 @@ async function startReplica(): Promise<void> {
     if (Date.now() > deadline) throw new Error(`replica ${server.url} never became ready`);
     await new Promise((r) => setTimeout(r, 200));
   }
+  return { server, client };
 }
+
+let config: Record<string, unknown>;
 
 beforeAll(async () => {
   redis = await startRedis();
   storageDir = mkdtempSync(path.join(os.tmpdir(), 'echopanel-jobs-'));
-  const config = {
+  config = {
     server: { apiKey: API_KEY, drainDelayMs: 3000 },
-    asr: { provider: 'faster-whisper' },
+    // The degrade ladder off: on a busy machine it retunes the engine mid-test, and results are compared exactly.
+    asr: { provider: 'faster-whisper', degrade: { enabled: false } },
     providers: { 'faster-whisper': { model: 'tiny.en', beamSize: 1 } },
     // A killed replica's job is taken over after ~2 s (jobs.stalledSeconds) rather than the default 30.
     jobs: { redisUrl: redis.url, storageDir, stalledSeconds: 2, backoffMs: 300, attempts: 4 },
@@ -80,6 +84,32 @@ it('a replica SIGKILLed mid-job: the other one takes the job over and completes 
   // The rest of the file runs on the survivor alone.
   servers.splice(victim, 1);
   clients.splice(victim, 1);
+});
+
+it('a transient failure on one replica (FFmpeg missing there) is retried after the backoff, on a healthy one', async () => {
+  // A replica without FFmpeg, whose jobs wait 4 s before a retry (the backoff is set by the replica taking the POST).
+  const brokenDir = projectDir({ 'echopanel.config.json': JSON.stringify({ ...config, jobs: { ...(config.jobs as object), backoffMs: 4000 } }) });
+  const broken = await startReplica(brokenDir, { ECHOPANEL_FFMPEG: path.join(brokenDir, 'no-such-ffmpeg') });
+  const healthy = servers[0];
+  try {
+    // Only the broken replica takes the first try.
+    process.kill(healthy.pid, 'SIGSTOP');
+    const posted = await broken.client.submit(synthesizeSpeech(SPEECH_SENTENCES[2]).wavPath);
+    const retrying = await broken.client.waitFor(posted.body.id, (j) => j.status === 'queued' && j.attempts >= 1);
+    expect(retrying).toMatchObject({ attempts: 1, error: { code: 'DECODER_UNAVAILABLE' }, processed_by: expect.stringMatching(new RegExp(`:${broken.server.pid}$`)) });
+    // Within the backoff the broken replica leaves and the healthy one comes back: the retry is its.
+    process.kill(broken.server.pid, 'SIGSTOP');
+    process.kill(healthy.pid, 'SIGCONT');
+    const done = await clients[0].finished(posted.body.id);
+    expect(done).toMatchObject({ status: 'completed', attempts: 2, processed_by: expect.stringMatching(new RegExp(`:${healthy.pid}$`)), result: { text: expect.stringMatching(/station/i) } });
+  } finally {
+    process.kill(healthy.pid, 'SIGCONT');
+    process.kill(broken.server.pid, 'SIGCONT');
+    await broken.server.stop();
+    servers.splice(servers.indexOf(broken.server), 1);
+    clients.splice(clients.indexOf(broken.client), 1);
+    rmSync(brokenDir, { recursive: true, force: true });
+  }
 });
 
 it('Redis gone: the jobs API answers 503 JOBS_UNAVAILABLE at once (no hanging request); the replica stays ready for the rest', async () => {
