@@ -214,6 +214,12 @@ export class EngineHost {
     return this.readyProvider() ? this.manager.lease() : undefined;
   }
 
+  /** Like {@link leaseProvider} but throws NOT_READY with the reason. */
+  requireLease(): ModelLease {
+    this.requireProvider();
+    return this.manager.lease();
+  }
+
   /** Like {@link readyProvider} but throws NOT_READY with the reason. */
   requireProvider(): ASRProvider {
     const p = this.readyProvider();

@@ -28,7 +28,11 @@ describe('model load/unload API', () => {
   let s: Awaited<ReturnType<typeof testServer>>;
   let url: string;
   beforeAll(async () => {
-    s = await testServer({ asr: { degrade: { enabled: false } }, providers: { 'whisper-cpp': { model: 'tiny.en', beamSize: 1 } } });
+    s = await testServer({
+      asr: { degrade: { enabled: false } },
+      models: { preload: ['whisper-cpp:tiny.en', 'whisper-cpp:huge'] },
+      providers: { 'whisper-cpp': { model: 'tiny.en', beamSize: 1 } },
+    });
     url = s.server.url;
     await waitForHealth(url, 200);
   }, 300000);
@@ -45,6 +49,19 @@ describe('model load/unload API', () => {
     expect(cpp).toMatchObject({ provider: 'whisper-cpp', format: 'ggml', state: 'available' });
     expect(body.data).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'whisper-1', alias_of: 'faster-whisper:tiny.en' })]));
   });
+
+  it('models.preload prepares the weights of the models named (ggml converted into the store); an unknown one is reported', async () => {
+    const deadline = Date.now() + 120000;
+    let preload: Record<string, any>[] = [];
+    while (Date.now() < deadline) {
+      preload = (await json(`${url}/v1/models`)).body.preload as Record<string, any>[];
+      if (preload.every((p) => p.state !== 'pending')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(preload[0]).toMatchObject({ id: 'whisper-cpp:tiny.en', state: 'ready' });
+    expect(preload[0].path).toMatch(/\.bin$/);
+    expect(preload[1]).toMatchObject({ id: 'whisper-cpp:huge', state: 'failed', error: { code: 'MODEL_NOT_FOUND' } });
+  }, 150000);
 
   it('DELETE unloads (the worker exits, memory freed is reported); /health stays 200; the next request loads it again', async () => {
     const pid = (await json(`${url}/model-status`)).body.health.workerPid as number;

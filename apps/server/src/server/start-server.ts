@@ -134,7 +134,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   readyRoute(app, { engine, gate, sessions: streamContext.sessions, maxSessions: cfg.limits.maxSessions, draining: () => draining });
   if (jobs) jobsRoute(app, jobs, engine);
   metricsRoute(app, metrics);
-  modelsRoute(app, engine, new ModelControl(engine, runtime, logger), startedAt);
+  const modelControl = new ModelControl(engine, runtime, logger);
+  modelsRoute(app, engine, modelControl, startedAt);
   transcriptionRoute(app, engine, metrics, { resampleOtherRates: cfg.resampleOtherRates, maxUploadSeconds: cfg.limits.maxUploadSeconds });
   streamRoute(app, streamContext, () => accepting);
   realtimeRoute(app, streamContext, () => accepting);
@@ -171,6 +172,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const initialized = engine.start();
   await reloader.watch();
   const stopIdleUnload = startIdleUnload(engine, runtime.config, logger);
+  // After the serving model is up, so preparing weights (a download, a conversion) does not delay it.
+  void initialized.then(() => modelControl.preload(runtime.config.models.preload));
   // Jobs are taken once the model can transcribe them (also after a recovery: see onStatusChange).
   void initialized.then(() => {
     if (engine.readyProvider()) jobs?.start();

@@ -150,6 +150,11 @@ export const modelsConfigSchema = z
      */
     idleUnloadSeconds: z.number().nonnegative().optional(),
     /**
+     * Models (`provider:model` ids of `GET /v1/models`) made ready at start: their weights resolved into the store
+     * (downloaded, converted, verified) so a later switch to one only has to load it.
+     */
+    preload: z.array(z.string().min(1)).default([]),
+    /**
      * Memory a model load may use, for the `INSUFFICIENT_MEMORY` check of `POST /v1/models/{id}/load` (default:
      * what the machine has available now: MemAvailable, or the container limit).
      */

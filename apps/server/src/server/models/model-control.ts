@@ -1,11 +1,14 @@
 import {
   detectMachineProfile,
   EchoPanelError,
+  errorMessage,
   findModelPackage,
+  isEchoPanelError,
   MODEL_RESIDENT_MB,
   silentLogger,
   type EchoPanelRuntime,
   type Logger,
+  type ModelFormat,
 } from '@echopanel/core';
 import type { EngineHost } from '../engine-host.js';
 
@@ -15,7 +18,7 @@ export interface ServableModel {
   readonly id: string;
   readonly provider: string;
   readonly model: string;
-  readonly format: string;
+  readonly format: ModelFormat;
   /** `loaded`: serving (or still finishing streams after a switch); `available`: installed, not in memory. */
   readonly state: 'loaded' | 'available';
   /** `store`: installed in the model store; `bundled`: shipped in the Python package (ggml converted on first use). */
@@ -33,6 +36,15 @@ export interface LoadResult {
   readonly warmup_time_ms?: number;
 }
 
+/** A `models.preload` entry's progress. */
+export interface PreloadStatus {
+  readonly id: string;
+  readonly state: 'pending' | 'ready' | 'failed';
+  readonly path?: string;
+  readonly ms?: number;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
 export interface UnloadResult {
   readonly id: string;
   readonly state: 'available';
@@ -48,7 +60,8 @@ export interface UnloadResult {
  * theirs). Unloading frees the memory; the next request loads that model again.
  */
 export class ModelControl {
-  private readonly formats = new Map<string, string>();
+  private readonly formats = new Map<string, ModelFormat>();
+  private readonly preloads = new Map<string, PreloadStatus>();
   private readonly logger: Logger;
 
   constructor(
@@ -87,6 +100,28 @@ export class ModelControl {
       }
     }
     return out;
+  }
+
+  /** `models.preload`, one after another: each model's weights resolved into the store. Never throws (see {@link preloadStatus}). */
+  async preload(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.preloads.set(id, { id, state: 'pending' });
+    for (const id of ids) {
+      const t0 = Date.now();
+      try {
+        const m = await this.find(id);
+        const resolved = await this.runtime.models.resolve(m.model, m.format);
+        this.preloads.set(id, { id, state: 'ready', path: resolved.path, ms: Date.now() - t0 });
+        this.logger.info({ id, path: resolved.path, ms: Date.now() - t0 }, 'preloaded model weights');
+      } catch (err) {
+        const e = isEchoPanelError(err) ? err : new EchoPanelError('INTERNAL', errorMessage(err));
+        this.preloads.set(id, { id, state: 'failed', error: { code: e.code, message: e.message } });
+        this.logger.warn({ id, code: e.code, err: e.message }, `models.preload: ${id} could not be prepared`);
+      }
+    }
+  }
+
+  preloadStatus(): PreloadStatus[] {
+    return [...this.preloads.values()];
   }
 
   /** Loads `id` (and switches to it when another model serves); INSUFFICIENT_MEMORY when it would not fit. */
@@ -154,11 +189,11 @@ export class ModelControl {
   }
 
   /** A provider's model format, asked of an instance made with the config's settings (not loaded). */
-  private async formatOf(provider: string): Promise<string | undefined> {
+  private async formatOf(provider: string): Promise<ModelFormat | undefined> {
     if (!this.formats.has(provider)) {
       const p = provider === this.engine.providerName ? this.engine.manager : await this.runtime.providers.create(provider).catch(() => undefined);
       const format = p?.modelInfo?.()?.format;
-      if (format) this.formats.set(provider, format);
+      if (format === 'ct2' || format === 'ggml') this.formats.set(provider, format);
     }
     return this.formats.get(provider);
   }

@@ -264,9 +264,10 @@ export class RealtimeConnection implements LiveConnection {
 
   private startPipeline(): Pipeline | undefined {
     const { engine } = this.ctx;
-    let provider;
+    // The session keeps the model it starts on: a config reload that swaps it does not move this session.
+    let lease;
     try {
-      provider = engine.requireProvider();
+      lease = engine.requireLease();
     } catch (err) {
       this.sendError(serverError(codeOf(err), `${errorMessage(err)}; this audio was dropped`));
       return undefined;
@@ -277,7 +278,7 @@ export class RealtimeConnection implements LiveConnection {
     // The callbacks run only after construction (the session and the resampler deliver asynchronously).
     const pipeline: Pipeline = {
       session: new StreamSession({
-        provider,
+        provider: lease.provider,
         detector: engine.createDetector(td ? { threshold: td.threshold } : {}),
         segmentation: asr.segmentation,
         sampleRate: TARGET_RATE,
@@ -307,7 +308,10 @@ export class RealtimeConnection implements LiveConnection {
     const { session } = pipeline;
     this.pipeline = pipeline;
     this.live.add(session);
-    void session.whenDone().finally(() => this.live.delete(session));
+    void session.whenDone().finally(() => {
+      this.live.delete(session);
+      lease.release();
+    });
     return pipeline;
   }
 

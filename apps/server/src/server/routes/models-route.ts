@@ -23,6 +23,7 @@ export function modelsRoute(app: FastifyInstance, engine: EngineHost, control: M
         ...models.map((m) => ({ object: 'model', created, owned_by: `echopanel:${m.provider}`, ...m })),
         { id: 'whisper-1', object: 'model', created, owned_by: `echopanel:${engine.providerName}`, alias_of: serving },
       ],
+      preload: control.preloadStatus(),
     };
   });
   app.post<{ Params: { id: string } }>('/v1/models/:id/load', (req, reply) => answer(reply, () => control.load(req.params.id)));
@@ -30,8 +31,9 @@ export function modelsRoute(app: FastifyInstance, engine: EngineHost, control: M
 }
 
 async function answer(reply: FastifyReply, run: () => Promise<unknown>): Promise<FastifyReply> {
+  let result: unknown;
   try {
-    return reply.send(await run());
+    result = await run();
   } catch (err) {
     const status = isEchoPanelError(err) ? STATUS[err.code] : undefined;
     if (status === undefined) {
@@ -41,4 +43,5 @@ async function answer(reply: FastifyReply, run: () => Promise<unknown>): Promise
     const e = err as { code: string; message: string; details?: Record<string, unknown> };
     return reply.code(status).send({ ...apiErrorBody(e.code, e.message, status), ...(e.details ? { details: e.details } : {}) });
   }
+  return reply.send(result);
 }
