@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');
 const core = await import(path.join(repo, 'packages/core/dist/index.js'));
-const testing = await import(path.join(repo, 'packages/core/dist/testing/index.js'));
+const testing = await import(path.join(repo, 'packages/plugin-testkit/dist/index.js'));
 const plugin = await import(path.join(repo, 'packages/provider-whisper-cpp/dist/index.js'));
 
 const args = parseArgs(process.argv.slice(2));
