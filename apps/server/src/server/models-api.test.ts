@@ -5,7 +5,8 @@
 // request, load of another engine, idle unload, and the INSUFFICIENT_MEMORY refusal.
 import { encodeWav } from '@echopanel/core';
 import { concatPcm, processExists, RECOGNIZABLE_WER, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/plugin-testkit';
-import { stopServer, testServer, waitForHealth } from './__fixtures__/test-server.js';
+import { startServer } from './start-server.js';
+import { stopServer, testRuntime, testServer, waitForHealth } from './__fixtures__/test-server.js';
 import { StreamClient } from './__fixtures__/ws-client.js';
 
 const transcripts = new TranscriptPool();
@@ -109,11 +110,15 @@ describe('idle unload and the memory limit', () => {
   let s: Awaited<ReturnType<typeof testServer>>;
   let url: string;
   beforeAll(async () => {
-    s = await testServer({
+    const config = {
       asr: { degrade: { enabled: false } },
       models: { idleUnloadSeconds: 2, availableMemoryBytes: 50_000_000 },
       providers: { 'whisper-cpp': { model: 'tiny.en', beamSize: 1 } },
-    });
+    };
+    const runtime = await testRuntime(config);
+    // A reload asks for whisper.cpp, which does not fit either.
+    const reloadRuntime = () => testRuntime({ ...config, asr: { ...config.asr, provider: 'whisper-cpp' } });
+    s = { server: await startServer({ runtime, host: '127.0.0.1', port: 0, reloadRuntime }), runtime };
     url = s.server.url;
     await waitForHealth(url, 200);
   }, 300000);
@@ -152,6 +157,13 @@ describe('idle unload and the memory limit', () => {
     expect(r.body.error.message).toContain('models.availableMemoryBytes');
     expect(r.body.details).toMatchObject({ available: 50_000_000 });
     expect(r.body.details.needed).toBeGreaterThan(50_000_000);
+    expect((await json(`${url}/health`)).body).toMatchObject({ status: 'ok', provider: 'faster-whisper' });
+  });
+
+  it('so is a config reload that switches to it: the reload fails with the reason, the serving model stays', async () => {
+    const report = await s.server.reload('test');
+    expect(report).toMatchObject({ result: 'failed', revision: 1, changed: ['asr.provider'], error: { code: 'INSUFFICIENT_MEMORY' } });
+    expect((await json(`${url}/model-status`)).body.config.lastReload).toMatchObject({ result: 'failed', error: { code: 'INSUFFICIENT_MEMORY' } });
     expect((await json(`${url}/health`)).body).toMatchObject({ status: 'ok', provider: 'faster-whisper' });
   });
 });

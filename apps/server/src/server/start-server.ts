@@ -77,7 +77,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const tls = cfg.tls ? readTlsMaterial(cfg.tls, runtime.configDir) : undefined;
 
   const engine = await EngineHost.create({ runtime, logger });
-  const reloader = new ConfigReloader({ engine, runtime, logger, ...(options.reloadRuntime ? { loadRuntime: options.reloadRuntime } : {}) });
+  const modelControl = new ModelControl(engine, runtime, logger);
+  const reloader = new ConfigReloader({
+    engine,
+    runtime,
+    logger,
+    checkMemory: (provider, model) => modelControl.assertModelFits(provider, model),
+    ...(options.reloadRuntime ? { loadRuntime: options.reloadRuntime } : {}),
+  });
   const gate = new RequestGate(cfg.limits.maxConcurrentRequests, cfg.limits.maxQueuedRequests);
   const metrics = new ServerMetrics(engine, gate);
   const connections = new Set<LiveConnection>();
@@ -134,7 +141,6 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   readyRoute(app, { engine, gate, sessions: streamContext.sessions, maxSessions: cfg.limits.maxSessions, draining: () => draining });
   if (jobs) jobsRoute(app, jobs, engine);
   metricsRoute(app, metrics);
-  const modelControl = new ModelControl(engine, runtime, logger);
   modelsRoute(app, engine, modelControl, startedAt);
   transcriptionRoute(app, engine, metrics, { resampleOtherRates: cfg.resampleOtherRates, maxUploadSeconds: cfg.limits.maxUploadSeconds });
   streamRoute(app, streamContext, () => accepting);

@@ -166,6 +166,15 @@ export class ModelControl {
     });
   }
 
+  /**
+   * Throws INSUFFICIENT_MEMORY when `provider`'s `model` (a name of `GET /v1/models`) would not fit; a model not
+   * listed there (a path, a download) is not checked.
+   */
+  async assertModelFits(provider: string, model: string): Promise<void> {
+    const m = (await this.list()).find((x) => x.provider === provider && x.model === model);
+    if (m && m.state !== 'loaded') await this.assertFits(m);
+  }
+
   private async assertFits(m: ServableModel): Promise<void> {
     if (m.memory_estimate_bytes === null) return;
     const configured = this.runtime.config.models.availableMemoryBytes;

@@ -44,6 +44,8 @@ export interface ConfigReloaderOptions {
   readonly runtime: EchoPanelRuntime;
   /** Loads the config file again into a fresh runtime (the way the server's own runtime was loaded). */
   readonly loadRuntime?: () => Promise<EchoPanelRuntime>;
+  /** Refuses (INSUFFICIENT_MEMORY) a model that would not fit beside the serving one. */
+  readonly checkMemory?: (provider: string, model: string) => Promise<void>;
   readonly logger?: Logger;
 }
 
@@ -171,6 +173,8 @@ export class ConfigReloader {
       return undefined;
     }
     const slice = selection.model ? { ...(next.config.providers[selection.provider] ?? {}), model: selection.model } : undefined;
+    const model = selection.model ?? next.config.providers[selection.provider]?.model;
+    if (typeof model === 'string') await this.options.checkMemory?.(selection.provider, model);
     const provider = await next.providers.create(selection.provider, slice);
     const from = modelLabel(this.engine);
     this.logger.info({ from, to: selection.provider }, 'loading the new model beside the serving one');
