@@ -44,6 +44,22 @@ describe('API key', () => {
     }
   });
 
+  it('is required on the admin and model routes (POST /v1/admin/reload, model load/unload)', async () => {
+    for (const [method, path] of [
+      ['POST', '/v1/admin/reload'],
+      ['POST', '/v1/models/faster-whisper:tiny.en/load'],
+      ['DELETE', '/v1/models/faster-whisper:tiny.en'],
+    ]) {
+      const res = await fetch(`${url}${path}`, { method });
+      expect([path, res.status]).toEqual([path, 401]);
+      expect(await res.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+    }
+    // With the key it answers (this test server has no config file to reload).
+    const res = await fetch(`${url}/v1/admin/reload`, { method: 'POST', headers: auth });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: 'NOT_SUPPORTED' }, reload: { result: 'failed' } });
+  });
+
   it('the openai client authenticates with its apiKey; a wrong key is a 401', async () => {
     const good = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
     const wav = encodeWav(concatPcm(synthesizeSpeech(SPEECH_SENTENCES[3]).samples, silence(0.3)), 16000);
