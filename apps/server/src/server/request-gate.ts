@@ -90,7 +90,10 @@ export function installRequestGate(app: FastifyInstance, gate: RequestGate, rout
       if (gone.signal.aborted) release();
       else reply.raw.once('close', release);
     } catch (err) {
-      if (hasErrorCode(err, 'TOO_MANY_REQUESTS')) reply.header('retry-after', String(err.details?.retryAfterSeconds ?? 1));
+      if (hasErrorCode(err, 'TOO_MANY_REQUESTS')) {
+        const after = err.details?.retryAfterSeconds;
+        reply.header('retry-after', String(typeof after === 'number' ? after : 1));
+      }
       throw err;
     }
   });

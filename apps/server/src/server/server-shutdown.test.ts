@@ -49,7 +49,7 @@ describe('SIGTERM during a stream (echopanel serve as a child process)', () => {
         const m = /listening on (http:\/\/[^\s]+)/.exec(out);
         if (m) resolve(m[1]);
       });
-      exited.then((code) => reject(new Error(`serve exited ${code}: ${err}`)));
+      void exited.then((code) => reject(new Error(`serve exited ${code}: ${err}`)));
     });
     await waitForHealth(url, 200);
     const status = (await (await fetch(`${url}/model-status`)).json()) as { health: { workerPid?: number } };

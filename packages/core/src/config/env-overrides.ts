@@ -38,7 +38,7 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: Readonly<Re
     const v = env[o.name];
     if (v === undefined || v === '') continue;
     const value = parseOverride(o.name, o.type, v);
-    let node = out as Record<string, unknown>;
+    let node = out;
     for (const key of o.path.slice(0, -1)) {
       if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
       node = node[key] as Record<string, unknown>;

@@ -240,7 +240,7 @@ describe('DegradeLadder', () => {
   it('tick() reads the RTF source and ignores "no data"', async () => {
     const clock = new FakeClock();
     const { actions } = recordingActions();
-    let rtf: number | undefined;
+    let rtf: number | undefined = undefined; // no data until the test sets it
     const ladder = new DegradeLadder({ actions, baseline, clock, rtfSource: () => rtf });
     await ladder.tick();
     expect(ladder.level).toBe('NORMAL');

@@ -23,7 +23,7 @@ const POOLED_WER_BOUND = 0.15;
 
 /** Python children of this process (the faster-whisper workers). */
 function pythonChildren(): number[] {
-  let out = '';
+  let out: string;
   try {
     out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
   } catch {

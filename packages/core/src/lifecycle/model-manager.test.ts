@@ -17,7 +17,7 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<EchoPanelE
   try {
     await p;
   } catch (err) {
-    if (!hasErrorCode(err, code)) throw new Error(`expected ${code}, got ${String((err as Error)?.message ?? err)}`);
+    if (!hasErrorCode(err, code)) throw new Error(`expected ${code}, got ${String((err as Error)?.message ?? err)}`, { cause: err });
     return err;
   }
   throw new Error(`expected ${code}, but it resolved`);
@@ -484,10 +484,9 @@ describe('ModelManager', () => {
     const switches: string[] = [];
     m.on('switch', (e) => switches.push(`${e.from}>${e.to}`));
     // A live stream on the old model that we feed by hand.
-    let push!: (f: Int16Array | null) => void;
     const frames: (Int16Array | null)[] = [];
     let wake: (() => void) | undefined;
-    push = (f) => {
+    const push = (f: Int16Array | null) => {
       frames.push(f);
       wake?.();
     };

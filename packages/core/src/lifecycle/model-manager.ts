@@ -252,9 +252,10 @@ export class ModelManager implements HostProvider {
         this.recordError(err, 'switch');
         throw err;
       }
-      if (this.stateValue !== 'READY') {
+      // Re-read through the getter: the state may have changed while the candidate loaded.
+      if (this.state !== 'READY') {
         await candidate.unload();
-        throw new EchoPanelError('INVALID_STATE', `the manager left READY (${this.stateValue}) during the switch; kept the old model`);
+        throw new EchoPanelError('INVALID_STATE', `the manager left READY (${this.state}) during the switch; kept the old model`);
       }
       const old = this.current;
       this.current = provider;

@@ -12,10 +12,10 @@ async function doctor(args: string[], inline: unknown): Promise<{ out: string; e
   registerDoctorCommand(program, { loadRuntime: () => createRuntime({ cwd: repoRoot, inline }) });
   let out = '';
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => {
+  process.stdout.write = (chunk: string) => {
     out += chunk;
     return true;
-  }) as typeof process.stdout.write;
+  };
   const before = process.exitCode;
   try {
     await program.parseAsync(['doctor', ...args], { from: 'user' });

@@ -32,7 +32,7 @@ export function registerProvidersCommand(program: Command): void {
         if (!registry || !entry) continue;
         const kind = registry === runtime.providers ? 'provider' : 'vad';
         let available = false;
-        let reason: string | null = null;
+        let reason: string | null;
         try {
           const instance = await registry.create(entry.name);
           const a: Availability = await instance.availability();

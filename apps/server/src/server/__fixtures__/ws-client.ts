@@ -25,7 +25,7 @@ export class StreamClient {
     this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     this.ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      const m = JSON.parse(data.toString()) as ServerMessage;
+      const m = JSON.parse((data as Buffer).toString()) as ServerMessage; // text frames arrive as one Buffer
       this.messages.push(m);
       for (const w of [...this.waiters]) {
         if (w.pred(m)) {

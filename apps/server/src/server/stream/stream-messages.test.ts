@@ -1,4 +1,4 @@
-import { ProtocolError, parseClientMessage } from './stream-messages.js';
+import { type ProtocolError, parseClientMessage } from './stream-messages.js';
 import { SessionRegistry } from './session-registry.js';
 
 const code = (text: string) => {
