@@ -23,7 +23,7 @@ import {
   type VoiceActivityDetector,
 } from '@echopanel/core';
 
-/** The `/health` view of the engine (seed MOD-008 shape). */
+/** The `/health` view of the engine. */
 export interface Readiness {
   readonly status: 'ok' | 'loading' | 'error';
   readonly provider: string;
@@ -262,7 +262,7 @@ export class EngineHost {
         if (seconds > 0) this.streamBacklogs.set(key, seconds);
         else this.streamBacklogs.delete(key);
       },
-      // The seed's EMERGENCY policy: every other chunk of each stream.
+      // EMERGENCY drops every other chunk of each stream.
       shouldDropChunk: (samples) => {
         if (!this.dropPolicy.enabled) return false;
         if (decisions++ % 2 === 0) return false;
@@ -318,7 +318,7 @@ export class EngineHost {
   async capabilities(): Promise<Record<string, unknown>> {
     const providers = await Promise.all(
       this.runtime.providers.list().map(async (p) => {
-        let availability: { available: boolean; reason?: string; hint?: string } = { available: false, reason: 'not checked' };
+        let availability: { available: boolean; reason?: string; hint?: string };
         try {
           const instance = p.name === this.selection.provider ? this.manager : await this.runtime.providers.create(p.name);
           availability = await instance.availability();
