@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { pcmFrames, type Segment, type TranscriptionEvent } from '@echopanel/plugin-api';
 import {
   concatPcm,
+  processExists,
   RECOGNIZABLE_WER,
   SPEECH_SENTENCES,
   synthesizeSpeech,
@@ -46,15 +47,6 @@ async function waitUntil(cond: () => boolean, timeoutMs = 10000): Promise<void> 
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('worker death', () => {
   const provider = makeProvider({ chunkSeconds: 4, computeType: 'int8' });
   afterAll(() => provider.unload());
@@ -91,8 +83,8 @@ describe('worker death', () => {
     const h = provider.health();
     expect(h.restarts).toBe(1);
     expect(h.workerPid).not.toBe(firstPid);
-    expect(alive(h.workerPid!)).toBe(true);
-    expect(alive(firstPid)).toBe(false);
+    expect(processExists(h.workerPid!)).toBe(true);
+    expect(processExists(firstPid)).toBe(false);
     expect(h.state).toBe('READY');
   });
 
@@ -173,7 +165,7 @@ describe('hanging worker (test-only sitecustomize hook on PYTHONPATH)', () => {
       ]);
       expect(r.dropped).toBe(0);
       expect(transcripts.heard(SPEECH_SENTENCES[2], r.text)).toBeLessThan(RECOGNIZABLE_WER);
-      expect(alive(hungPid)).toBe(false);
+      expect(processExists(hungPid)).toBe(false);
       expect(provider.health()).toMatchObject({ restarts: 1, state: 'READY' });
     } finally {
       await provider.unload();
@@ -213,7 +205,7 @@ describe('hanging worker (test-only sitecustomize hook on PYTHONPATH)', () => {
     writeFileSync(flag, 'load');
     await expect(provider.load()).rejects.toMatchObject({ code: 'INIT_TIMEOUT', message: expect.stringContaining('3000 ms') });
     const pid = Number(readFileSync(`${flag}.pid`, 'utf8'));
-    await waitUntil(() => !alive(pid));
+    await waitUntil(() => !processExists(pid));
     expect(provider.health()).toMatchObject({ state: 'ERROR', modelResident: false });
   });
 
@@ -225,7 +217,7 @@ describe('hanging worker (test-only sitecustomize hook on PYTHONPATH)', () => {
     const pid = Number(readFileSync(`${flag}.pid`, 'utf8'));
     await provider.unload();
     await expect(loading).rejects.toMatchObject({ code: 'ABORTED' });
-    await waitUntil(() => !alive(pid));
+    await waitUntil(() => !processExists(pid));
     expect(provider.health()).toMatchObject({ state: 'UNINITIALIZED', modelResident: false });
     rmSync(flag);
     await provider.load();
