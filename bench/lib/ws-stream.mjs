@@ -3,12 +3,11 @@
 // message arrived (client clock, performance.now()).
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from './server-process.mjs';
 
 // `ws` is the server package's own dependency; resolve it from there rather than declaring a root dependency.
 const WebSocket = createRequire(path.join(repoRoot, 'apps', 'server', 'package.json'))('ws');
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /**
  * Streams `pcm` (16 kHz mono s16) to `wsUrl`.

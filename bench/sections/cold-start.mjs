@@ -3,10 +3,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { benchConfig, repoRoot, writeConfig } from '../lib/server-process.mjs';
 import { fmtRange, markdownTable, summary } from '../lib/stats.mjs';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const cli = path.join(repoRoot, 'apps', 'server', 'dist', 'bin', 'echopanel.js');
 
 async function once(configFile) {

@@ -3,13 +3,12 @@
 // stream was done within 3 s of its last frame. One sweep per provider with the degrade ladder on, bounded in
 // streams and time; loopback only.
 import { concatPcm } from '@echopanel/plugin-testkit';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LATENCY_SENTENCES, utteranceStream } from '../lib/speech.mjs';
 import { benchConfig, startBenchServer } from '../lib/server-process.mjs';
 import { fmt, markdownTable, quantile } from '../lib/stats.mjs';
 import { streamPcm } from '../lib/ws-stream.mjs';
 import { utteranceLatencies } from './latency.mjs';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function metric(text, name) {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);

@@ -1,13 +1,12 @@
 // Memory: resident set of the server process tree (server + engine worker) after the model is READY, after N
 // minutes of one real-time stream, and after the model is unloaded.
 import { concatPcm } from '@echopanel/plugin-testkit';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MiB } from '../lib/proc.mjs';
 import { LATENCY_SENTENCES, utteranceStream } from '../lib/speech.mjs';
 import { benchConfig, startBenchServer } from '../lib/server-process.mjs';
 import { fmt, markdownTable } from '../lib/stats.mjs';
 import { streamPcm } from '../lib/ws-stream.mjs';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function memorySection({ providers, memoryMinutes, log }) {
   const base = utteranceStream(LATENCY_SENTENCES).pcm;
