@@ -30,7 +30,10 @@ export interface DecodeRequest {
 export type ChunkDecodeFn = (request: DecodeRequest) => Promise<RawSegment[]>;
 
 export interface ChunkingOptions {
-  /** Seconds per chunk; a function is read before every chunk so the degrade ladder can change it mid-stream. */
+  /**
+   * Longest chunk in seconds; a chunk ends at a pause in its second half when there is one. A function is read
+   * before every chunk so the degrade ladder can change it mid-stream.
+   */
   readonly chunkSeconds: number | (() => number);
   /** A final buffer shorter than this is not sent to the model (default 0.5 s). */
   readonly minFinalSeconds?: number;
@@ -98,7 +101,8 @@ export function toStreamSegments(
 }
 
 /**
- * Cuts the stream into exact chunks (timestamps from samples processed), skips
+ * Cuts the stream into chunks of at most chunkSeconds, at a pause where there is one (timestamps from samples
+ * processed), skips
  * silent chunks and a too-short final buffer without calling the model, decodes the rest through `decode`,
  * filters hallucinations and reports every sample as transcribed, skipped or dropped (hints the host's
  * accounting takes: it measures and settles the stream itself).
@@ -174,13 +178,17 @@ export async function* transcribeInChunks(
           bigger.set(buf.subarray(0, filled));
           buf = bigger;
         }
-        const take = Math.min(want - filled, frame.length - off);
+        // A shorter chunk length from the ladder can leave more buffered than it: cut without taking more.
+        const take = Math.max(0, Math.min(want - filled, frame.length - off));
         buf.set(frame.subarray(off, off + take), filled);
         filled += take;
         off += take;
         if (filled >= want) {
-          const chunk = buf.slice(0, want);
-          filled = 0;
+          // The rest after a pause stays for the next chunk.
+          const cut = pauseCut(buf.subarray(0, want), rate);
+          const chunk = buf.slice(0, cut);
+          buf.copyWithin(0, cut, filled);
+          filled -= cut;
           yield* process(chunk, false);
         }
       }
@@ -198,6 +206,33 @@ export async function* transcribeInChunks(
       emit({ type: 'dropped', samples: filled, reason: 'stream cancelled', start, end: processed / rate });
     }
   }
+}
+
+/** Length of the quiet stretch a chunk may be cut in. */
+const PAUSE_WINDOW_SECONDS = 0.2;
+const PAUSE_STEP_SECONDS = 0.02;
+/** A window this much quieter than the chunk as a whole is a pause, not a quiet syllable (-12 dB). */
+const PAUSE_RELATIVE_RMS = 0.25;
+
+/**
+ * Where to end a full chunk: in the middle of its quietest window in the second half when that is a pause,
+ * else at its end. Whisper drops or garbles the words a cut splits (at the chunk's end and at the next one's
+ * start), and a sentence split in two comes back as two broken finals, so blind cuts lose speech.
+ */
+function pauseCut(pcm: Int16Array, rate: number): number {
+  const win = Math.round(PAUSE_WINDOW_SECONDS * rate);
+  const step = Math.max(1, Math.round(PAUSE_STEP_SECONDS * rate));
+  let best = -1;
+  let bestRms = Infinity;
+  // Later windows win ties: in a long silence the chunk stays as long as allowed.
+  for (let at = Math.floor(pcm.length / 2); at + win <= pcm.length; at += step) {
+    const level = rms(pcm.subarray(at, at + win));
+    if (level <= bestRms) {
+      bestRms = level;
+      best = at;
+    }
+  }
+  return best >= 0 && bestRms < PAUSE_RELATIVE_RMS * rms(pcm) ? best + Math.floor(win / 2) : pcm.length;
 }
 
 /** A one-shot decode with the same mapping and guards as the chunked path. */

@@ -102,7 +102,8 @@ describe('ModelManager', () => {
     }
     const streaming = new CountingProvider({ decode: false, chunkSeconds: 1 });
     await new ModelManager({ provider: streaming }).initialize();
-    expect(streaming.decodes).toBe(2);
+    // The 2 s sentence in chunks of at most 1 s, cut at its pauses.
+    expect(streaming.decodes).toBeGreaterThanOrEqual(2);
     expect(streaming.decodedSamples).toBe(32000);
   });
 
