@@ -93,7 +93,7 @@ const FATAL_CODES = new Set(['WORKER_CRASHED', 'WORKER_START_FAILED', 'MODEL_COR
 const UNLOAD_CANCEL = new EchoPanelError('ABORTED', 'loading was cancelled by unload()');
 
 /**
- * Owns one provider's lifecycle (MOD-003/011 with the audit's gaps closed): UNINITIALIZED → LOADING →
+ * Owns one provider's lifecycle: UNINITIALIZED → LOADING →
  * WARMING_UP → READY, ERROR from any working state, UNLOADING → UNINITIALIZED. Concurrent `initialize` calls
  * share one load; every waiter is released on success, error or timeout; a timed-out load is cancelled (the
  * provider is unloaded, again once the abandoned load settles). It is itself an {@link ASRProvider}, so it
@@ -211,7 +211,7 @@ export class ModelManager implements HostProvider {
   }
 
   /**
-   * Releases the model (seed RC-P0-1). Cancels a load in progress (its waiters get ABORTED), waits up to
+   * Releases the model. Cancels a load in progress (its waiters get ABORTED), waits up to
    * `drainTimeoutMs` for in-flight requests, then calls the provider's `unload`.
    */
   unload(): Promise<void> {
@@ -224,7 +224,7 @@ export class ModelManager implements HostProvider {
   }
 
   /**
-   * Hot swap (seed P3-1): loads and warms `next` while the current model keeps serving, then routes new
+   * Hot swap: loads and warms `next` while the current model keeps serving, then routes new
    * requests to it (resolves here) and unloads the old one in the background once its in-flight requests
    * finish (at most `switchDrainTimeoutMs`). If `next` fails to load, the current model stays and the error is
    * thrown. When nothing is serving (not READY), replaces and loads.
@@ -455,7 +455,7 @@ export class ModelManager implements HostProvider {
       this.transition('LOADING');
       this.logger.info({ provider: provider.name }, 'loading model');
       if (this.options.checkAvailability !== false) {
-        // Fail with the provider's own reason and fix (seed MOD-003: "provider not available") rather than
+        // Fail with the provider's own reason and fix (not a bare "provider not available") rather than
         // whatever its load() would throw.
         const a = await Promise.race([provider.availability(), aborted]);
         if (!a.available) {
