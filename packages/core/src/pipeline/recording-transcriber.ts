@@ -69,6 +69,7 @@ async function decodeWholeRecording(recording: PcmRecording, options: RecordingT
   const dropReasons: Record<string, number> = {};
   let transcribed = 0;
   let dropped = 0;
+  let textless = 0;
   let previousText = '';
   for (const piece of plan.pieces) {
     if (options.signal?.aborted) {
@@ -91,6 +92,7 @@ async function decodeWholeRecording(recording: PcmRecording, options: RecordingT
       options.onDecode?.(performance.now() - started, piece.samples / rate);
       const mapped = decoded.filter((s) => s.text.trim()).map((s) => snapToActivity(toRecordingTime(s, piece, rate), plan, rate));
       segments.push(...mapped);
+      if (mapped.length === 0) textless++;
       transcribed += piece.samples;
       previousText = `${previousText} ${mapped.map((s) => s.text).join(' ')}`.trim();
     } catch (err) {
@@ -112,6 +114,7 @@ async function decodeWholeRecording(recording: PcmRecording, options: RecordingT
       droppedSamples: dropped,
       pendingSamples: 0,
       finals: segments.length,
+      textlessUtterances: textless,
       partials: 0,
       dropReasons,
     },

@@ -11,6 +11,11 @@ export interface StreamStats {
   /** Received but not yet accounted (in queues or in flight); 0 after `done`. */
   readonly pendingSamples: number;
   readonly finals: number;
+  /**
+   * Utterances (`vad` mode; a recording's pieces) the engine returned no text for — noise, or text its
+   * hallucination guard removed: their audio counts as transcribed, and no final follows.
+   */
+  readonly textlessUtterances: number;
   readonly partials: number;
   /** Dropped samples by reason. */
   readonly dropReasons: Readonly<Record<string, number>>;

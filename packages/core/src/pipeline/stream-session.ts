@@ -116,6 +116,7 @@ export class StreamSession {
   private readonly finished: Promise<StreamStats>;
   private received = 0;
   private finals = 0;
+  private textless = 0;
   private partials = 0;
   private readonly dropReasons: Record<string, number> = {};
   private dropping = false;
@@ -255,6 +256,7 @@ export class StreamSession {
       droppedSamples: s.droppedSamples,
       pendingSamples: this.received - s.receivedSamples,
       finals: this.finals,
+      textlessUtterances: this.textless,
       partials: this.partials,
       dropReasons: { ...this.dropReasons },
     };
@@ -479,6 +481,10 @@ export class StreamSession {
       return;
     }
     this.account({ type: 'transcribed', samples: job.end - job.start, start: job.start / rate, end: job.end / rate });
+    if (!segments.some((s) => s.text.trim())) {
+      this.textless++;
+      this.logger.debug({ start: job.start / rate, end: job.end / rate }, 'the engine returned no text for an utterance');
+    }
     for (const s of segments) this.emitFinal(s, job.turn);
     this.rememberContext(segments);
   }

@@ -303,6 +303,7 @@ export class StreamConnection implements LiveConnection {
         dropped_samples: stats.droppedSamples,
         ...(stats.droppedSamples > 0 ? { drop_reasons: stats.dropReasons } : {}),
         finals: stats.finals,
+        ...(stats.textlessUtterances > 0 ? { textless_utterances: stats.textlessUtterances } : {}),
       },
     });
     this.logger.info({ session: this.stream?.session, source: this.start?.source, stats }, 'stream done');
