@@ -203,7 +203,7 @@ describe('WhisperCppProvider parallel streams', () => {
 });
 
 describe('WhisperCppProvider model lifecycle', () => {
-  it('frees the native model on unload: RSS returns within 10% over load/unload/reload cycles', async () => {
+  it('frees the native model on unload: RSS grows less than 10% over load/unload/reload cycles', async () => {
     const provider = makeProvider({ chunkSeconds: 15 });
     const speech = synthesizeSpeech(SPEECH_SENTENCES[3], { padSeconds: 0.3 });
     // One warm cycle first: the allocator and the addon's one-time state settle.
@@ -230,7 +230,8 @@ describe('WhisperCppProvider model lifecycle', () => {
     // A single load's RSS delta is noisy (the allocator may reuse pages other work just freed: one CI run saw
     // 77/21/77 MB); every unload above proved > 50 MB leaves, so one clear load delta is enough here.
     expect(Math.max(...loadedDelta)).toBeGreaterThan(50e6);
-    expect(Math.abs(after - baseline) / baseline).toBeLessThan(0.1);
+    // No growth over the cycles; RSS may fall below the baseline (memory earlier test files left is returned).
+    expect((after - baseline) / baseline).toBeLessThan(0.1);
   });
 
   it('does not grow RSS inference after inference (each whisper_state is handed back to the OS)', async () => {
