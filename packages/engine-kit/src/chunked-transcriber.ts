@@ -215,9 +215,9 @@ const PAUSE_STEP_SECONDS = 0.02;
 const PAUSE_RELATIVE_RMS = 0.25;
 
 /**
- * Where to end a full chunk: in the middle of its quietest window in the second half when that is a pause,
- * else at its end. Whisper drops or garbles the words a cut splits (at the chunk's end and at the next one's
- * start), and a sentence split in two comes back as two broken finals, so blind cuts lose speech.
+ * Where to end a full chunk: in the middle of its quietest window in the second half when that is a pause (the
+ * last window: at its end), else at its end. Whisper drops or garbles the words a cut splits (at the chunk's end
+ * and at the next one's start), and a sentence split in two comes back as two broken finals: blind cuts lose speech.
  */
 function pauseCut(pcm: Int16Array, rate: number): number {
   const win = Math.round(PAUSE_WINDOW_SECONDS * rate);
@@ -232,7 +232,9 @@ function pauseCut(pcm: Int16Array, rate: number): number {
       best = at;
     }
   }
-  return best >= 0 && bestRms < PAUSE_RELATIVE_RMS * rms(pcm) ? best + Math.floor(win / 2) : pcm.length;
+  if (best < 0 || bestRms >= PAUSE_RELATIVE_RMS * rms(pcm)) return pcm.length;
+  // A pause that reaches the chunk's end keeps the chunk whole: the next one starts nearer the next speech.
+  return best + win + step > pcm.length ? pcm.length : best + Math.floor(win / 2);
 }
 
 /** A one-shot decode with the same mapping and guards as the chunked path. */
