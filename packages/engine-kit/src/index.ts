@@ -7,4 +7,3 @@ export * from './replay-buffer.js';
 export * from './sample-buffer.js';
 export * from './encoder-window.js';
 export * from './stream-cuts.js';
-export * from './stream-cuts.js';
