@@ -15,7 +15,10 @@ beforeAll(async () => {
 }, 300000);
 afterAll(() => stopServer(s), 60000);
 
-/** A 440 Hz tone at -15 dBFS: tiny.en returns no text for it (measured: every run). */
+/**
+ * A 440 Hz tone at -15 dBFS: tiny.en usually returns no text for it, but not always (its temperature fallback
+ * samples at random: a fresh CI run once heard words in it).
+ */
 function tone(seconds: number): Int16Array {
   const pcm = new Int16Array(Math.round(seconds * 16000));
   for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(6000 * Math.sin((2 * Math.PI * 440 * i) / 16000));
@@ -24,7 +27,9 @@ function tone(seconds: number): Int16Array {
 
 it('done counts the utterances that came back without text (textless_utterances); speech still has its final', async () => {
   const sentence = SPEECH_SENTENCES[2];
-  const pcm = concatPcm(silence(1), synthesizeSpeech(sentence).samples, silence(1.5), tone(1.5), silence(1.5));
+  const speech = synthesizeSpeech(sentence).samples;
+  const pcm = concatPcm(silence(1), speech, silence(1.5), tone(1.5), silence(1.5));
+  const toneStart = 1 + speech.length / 16000 + 1.5;
   const c = new StreamClient(`${s.server.url}/v1/stream`);
   await c.opened;
   c.send({ type: 'start' });
@@ -35,9 +40,12 @@ it('done counts the utterances that came back without text (textless_utterances)
   expect(stats.received_samples).toBe(pcm.length);
   expect(stats.transcribed_samples + stats.silence_samples + stats.dropped_samples).toBe(pcm.length);
   expect(stats.dropped_samples).toBe(0);
-  expect(stats.textless_utterances).toBe(1);
   expect(stats.finals).toBe(c.ofType('final').length);
-  expect(wordErrorRate(sentence, c.finalText()).wer).toBeLessThan(RECOGNIZABLE_WER);
-  // The tone's utterance gave no final: every final lies before it.
-  for (const f of c.ofType('final')) expect(f.end as number).toBeLessThan(pcm.length / 16000 - 3);
+  const speechFinals = c.ofType('final').filter((f) => (f.end as number) <= toneStart);
+  expect(wordErrorRate(sentence, speechFinals.map((f) => f.text as string).join(' ')).wer).toBeLessThan(RECOGNIZABLE_WER);
+  // The tone's utterance is never unexplained: either it came back as a final, or done counts it as textless.
+  const toneFinals = c.ofType('final').filter((f) => (f.end as number) > toneStart);
+  expect({ toneFinals: toneFinals.length, textless: stats.textless_utterances ?? 0 }).toEqual(
+    toneFinals.length > 0 ? { toneFinals: toneFinals.length, textless: 0 } : { toneFinals: 0, textless: 1 },
+  );
 });
