@@ -73,7 +73,7 @@ export function echoProviderSource(options: EchoProviderOptions = {}): string {
   const name = JSON.stringify(options.name ?? 'acme-echo');
   const health =
     options.health === 'throws'
-      ? `\n  health() { throw new Error('health is not implemented yet'); }`
+      ? `\n  health() { throw new Error('acme engine status socket closed'); }`
       : options.health === 'garbage'
         ? `\n  health() { return { state: 'FINE', memory: 'lots', uptime: 12 }; }`
         : '';

@@ -128,7 +128,7 @@ describe('a plugin with only defineProvider, load, unload, availability and tran
     await server.stop();
     servers.splice(servers.indexOf(server), 1);
     expect(healthWarnings(server)).toEqual([
-      { level: 40, provider: 'acme-echo', problem: 'threw: health is not implemented yet', msg: expect.stringMatching(/^provider acme-echo: health\(\) threw: .*; its report is ignored/) },
+      { level: 40, provider: 'acme-echo', problem: 'threw: acme engine status socket closed', msg: expect.stringMatching(/^provider acme-echo: health\(\) threw: .*; its report is ignored/) },
     ]);
   }, 180_000);
 
