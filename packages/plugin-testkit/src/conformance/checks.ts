@@ -61,6 +61,14 @@ function recognizable(reference: string, hypothesis: string, what: string): numb
   return w;
 }
 
+/** Pooled WER of `hypothesis` against `reference` within `bound`, as a report line (fails with what was heard). */
+function pooledWithin(reference: string, hypothesis: string, bound: number, prefix: string, suffix = ''): string {
+  const w = wordErrorRate(reference, hypothesis);
+  const detail = `${prefix}${pct(w.wer)} over ${w.referenceWords} words${suffix} (bound ${pct(bound)})`;
+  if (w.wer > bound) fail(`${detail}; heard ${quote(hypothesis)}`);
+  return detail;
+}
+
 function timesInside(segments: readonly Segment[], durationSeconds: number, what: string, offset = 0): void {
   let lastFinalStart = -Infinity;
   for (const [i, s] of segments.entries()) {
@@ -188,10 +196,7 @@ export const CHECKS: readonly ConformanceCheck[] = [
       const segments = await transcribeOk(engine(c), framesOf(whole.samples), 'the corpus');
       const run: StreamRun = { label: 'the corpus', reference: whole.text, durationSeconds: seconds(whole.samples), segments, finalText: finalText(segments) };
       c.state.speechRuns.push(run);
-      const w = wordErrorRate(whole.text, run.finalText);
-      const detail = `pooled WER ${pct(w.wer)} over ${w.referenceWords} words of ${corpus.name} (bound ${pct(c.werBound)})`;
-      if (w.wer > c.werBound) fail(`${detail}; heard ${quote(run.finalText)}`);
-      return detail;
+      return pooledWithin(whole.text, run.finalText, c.werBound, 'pooled WER ', ` of ${corpus.name}`);
     },
   },
   {
@@ -362,10 +367,7 @@ export const CHECKS: readonly ConformanceCheck[] = [
       const whole = wholeCorpus(corpusOf(c));
       const segments = await p.decodeRecording!(whole.samples, { sampleRate: SAMPLE_RATE });
       timesInside(segments, seconds(whole.samples), 'decodeRecording');
-      const w = wordErrorRate(whole.text, finalText(segments));
-      const detail = `WER ${pct(w.wer)} over ${w.referenceWords} words (bound ${pct(c.werBound)})`;
-      if (w.wer > c.werBound) fail(`${detail}; heard ${quote(finalText(segments))}`);
-      return detail;
+      return pooledWithin(whole.text, finalText(segments), c.werBound, 'WER ');
     },
   },
   {
