@@ -18,6 +18,8 @@ export interface ProviderCapabilities {
   readonly decode?: boolean;
   /** Implements {@link ASRProvider.decodeRecording} (the engine's own long-form decoding of a whole recording). */
   readonly recording?: boolean;
+  /** Most utterances one {@link ASRProvider.decodeBatch} call takes; implements it when above 1. */
+  readonly maxBatchSize?: number;
 }
 
 /** Whether a provider can run here, and if not exactly why and how to fix it. */
@@ -104,6 +106,12 @@ export interface DecodeOptions {
   readonly offsetSeconds?: number;
 }
 
+/** One utterance of an {@link ASRProvider.decodeBatch} call, with its own options (prompt, offset, …). */
+export interface DecodeBatchItem {
+  readonly pcm: Int16Array;
+  readonly opts: DecodeOptions;
+}
+
 /** Identity of the weights a provider has loaded. */
 export interface ModelIdentity {
   readonly name: string;
@@ -144,6 +152,13 @@ export interface ASRProvider {
   transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment>;
   /** One-shot decode of a complete utterance (when `capabilities.decode`): used for VAD segments and partials. */
   decode?(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]>;
+  /**
+   * Decodes up to `capabilities.maxBatchSize` utterances (usually of different streams) in one engine call.
+   * Resolves with one result per item, in order, each the words `decode` gives for that item alone; rejects
+   * when the engine fails (the host then decodes the items one by one). Items' signals may be ignored once the
+   * batch runs.
+   */
+  decodeBatch?(items: readonly DecodeBatchItem[]): Promise<Segment[][]>;
   /**
    * Decodes a whole recording (minutes long) with the engine's own long-form algorithm — its windows and its
    * conditioning on the text decoded so far — as a user calling the engine on the file would get it (when
