@@ -10,14 +10,15 @@
 //   node bench/eval.mjs [DIR] [--providers faster-whisper,whisper-cpp] [--modes floor,file,offline,fixed,vad]
 //                       [--pace fast|realtime|N] [--beam 5] [--vad-options JSON] [--out bench/results]
 // --vad-options is the VAD plugin's config slice, e.g. '{"refineBoundaries":false}'.
-import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRuntime, decodeWav, findProjectPython, resample } from '@echopanel/core';
+import { createRuntime, findProjectPython } from '@echopanel/core';
 import { wordErrorRate } from '@echopanel/plugin-testkit';
 import { generateEvalSet } from '../scripts/generate-eval-set.mjs';
 import { startFasterWhisperFileFloor, startWhisperCppFileFloor } from './lib/engine-floors.mjs';
 import { benchConfig, benchDir, repoRoot, startBenchServer, writeConfig } from './lib/server-process.mjs';
+import { loadSpeechDir } from './lib/speech-dir.mjs';
 import { fmt, markdownTable, roundDeep } from './lib/stats.mjs';
 import { streamPcm } from './lib/ws-stream.mjs';
 
@@ -45,19 +46,7 @@ const asrOptions = args['asr-options'] ? JSON.parse(args['asr-options']) : undef
 const pace = args.pace === 'fast' || args.pace === 'realtime' ? args.pace : Number(args.pace);
 
 const dir = positionals[0] ? path.resolve(positionals[0]) : generateEvalSet({ log });
-if (!existsSync(dir)) throw new Error(`${dir} does not exist (expected WAV files with a reference .txt of the same name)`);
-const files = await Promise.all(readdirSync(dir)
-  .filter((f) => f.toLowerCase().endsWith('.wav'))
-  .sort()
-  .map(async (f) => {
-    const base = f.replace(/\.wav$/i, '');
-    const txt = path.join(dir, `${base}.txt`);
-    if (!existsSync(txt)) throw new Error(`${path.join(dir, f)} has no reference ${base}.txt`);
-    const wav = decodeWav(readFileSync(path.join(dir, f)));
-    const pcm = wav.sampleRate === 16000 ? wav.samples : await resample(wav.samples, wav.sampleRate, 16000);
-    return { id: base, file: path.join(dir, f), pcm, seconds: pcm.length / 16000, reference: readFileSync(txt, 'utf8').trim() };
-  }));
-if (files.length === 0) throw new Error(`${dir} holds no .wav files`);
+const files = await loadSpeechDir(dir);
 log(`${files.length} files from ${dir}`);
 
 async function offline(name) {
