@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchConfig, repoRoot, startBenchServer } from '../../../bench/lib/server-process.mjs';
 import { MiB, processTree } from '../../../bench/lib/proc.mjs';
+import { metricValue as metric } from '../../../bench/lib/prometheus.mjs';
 import { LATENCY_SENTENCES, utteranceStream } from '../../../bench/lib/speech.mjs';
 import { streamPcm } from '../../../bench/lib/ws-stream.mjs';
 
@@ -34,7 +35,6 @@ for (let i = 0; i < samples; i += loop.length) pcm.set(loop.subarray(0, Math.min
 
 const server = await startBenchServer({ ...benchConfig({ provider: 'faster-whisper', beam: 1, partialIntervalSeconds: 0 }), server: { host: '127.0.0.1', port: 0, limits: { maxSessions: Math.max(64, waveSize) } } });
 const t0 = performance.now();
-const metric = (text, name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 const samplesTaken = [];
 async function sample(label) {
   const text = await server.text('/metrics');
