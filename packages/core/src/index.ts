@@ -14,4 +14,5 @@ export * from './lifecycle/index.js';
 export * from './capabilities/index.js';
 export * from './degrade/index.js';
 export * from './pipeline/index.js';
+export * from './scheduling/index.js';
 export * from './runtime/index.js';

@@ -94,6 +94,7 @@ export class EngineHost {
       initTimeoutMs: asr.initTimeoutMs,
       recovery: asr.recovery,
       switchDrainTimeoutMs: runtime.config.server.reload.drainTimeoutMs,
+      scheduler: asr.scheduler,
       logger,
     });
     this.manager.on('state', (change) => {
@@ -121,9 +122,10 @@ export class EngineHost {
         ...(pair ? { failover: pair } : {}),
       }),
       // Host-measured around every call into the provider; it only means something once the engine has worked.
+      // Streams sharing the engine load it more than any one call's RTF shows: the scheduler's load counts them all.
       rtfSource: () => {
         const h = this.providerHealth();
-        return h && (h.inferences > 0 || h.rtf > 0) ? h.rtf : undefined;
+        return h && (h.inferences > 0 || h.rtf > 0) ? Math.max(h.rtf, h.scheduler?.load ?? 0) : undefined;
       },
       droppedSamples: () => this.degradeDropped,
       logger,
@@ -148,7 +150,13 @@ export class EngineHost {
         const fallback = await runtime.providers.create(selection.fallback);
         const av = await fallback.availability();
         if (!av.available) throw new EchoPanelError('PROVIDER_UNAVAILABLE', av.reason ?? 'unavailable');
-        pair = new FailoverProvider({ primary, fallback, errorsBeforeFailover: runtime.config.asr.degrade.errorsBeforeFailover, logger });
+        pair = new FailoverProvider({
+          primary,
+          fallback,
+          errorsBeforeFailover: runtime.config.asr.degrade.errorsBeforeFailover,
+          scheduler: runtime.config.asr.scheduler,
+          logger,
+        });
       } catch (err) {
         logger.warn({ fallback: selection.fallback, err: errorMessage(err) }, 'fallback provider unusable; running without failover');
       }

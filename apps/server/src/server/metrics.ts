@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DecodeSchedulerStats } from '@echopanel/core';
 import type { EngineHost } from './engine-host.js';
 import type { RequestGate } from './request-gate.js';
 
@@ -166,6 +167,63 @@ export class ServerMetrics {
         this.set({ kind: 'model_resident' }, m?.modelResidentBytes ?? 0);
       },
     });
+    this.schedulerMetrics(engine, registers);
+  }
+
+  /** The decode scheduler that every stream's and upload's one-shot decodes queue in (see DecodeScheduler). */
+  private schedulerMetrics(engine: EngineHost, registers: Registry[]): void {
+    const stats = () => engine.providerHealth()?.scheduler;
+    new Gauge({
+      name: 'echopanel_scheduler_queued',
+      help: 'Decodes waiting for the engine in the decode scheduler',
+      registers,
+      collect() {
+        this.set(stats()?.queued ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'echopanel_scheduler_load',
+      help: 'Share of wall time the engine needs for finals and uploads (busy time of the last 10 s plus what waits); 1 = saturated',
+      registers,
+      collect() {
+        this.set(stats()?.load ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'echopanel_scheduler_wait_seconds',
+      help: 'Wait from submission to the engine over the recent decodes, by priority (final, ahead, recording, partial) and quantile',
+      labelNames: ['priority', 'quantile'],
+      registers,
+      collect() {
+        for (const [priority, w] of Object.entries(stats()?.waitMs ?? {})) {
+          this.set({ priority, quantile: '0.5' }, w.p50 / 1000);
+          this.set({ priority, quantile: '0.95' }, w.p95 / 1000);
+        }
+      },
+    });
+    /** A counter over one of the scheduler's running totals (by `label` when the total has keys). */
+    const counter = (name: string, help: string, read: (s: DecodeSchedulerStats) => Record<string, number>, label?: string) => {
+      const last = new Map<string, number>();
+      new Counter({
+        name,
+        help,
+        labelNames: label ? [label] : [],
+        registers,
+        collect() {
+          const s = stats();
+          if (!s) return;
+          for (const [key, value] of Object.entries(read(s))) {
+            // A model switch brings a new scheduler whose counts start at 0.
+            const before = last.get(key) ?? 0;
+            this.inc(label ? { [label]: key } : {}, value >= before ? value - before : value);
+            last.set(key, value);
+          }
+        },
+      });
+    };
+    counter('echopanel_scheduler_calls_total', 'Engine calls by the number of utterances they carried (batch size)', (s) => s.batchSizes, 'size');
+    counter('echopanel_scheduler_skipped_total', 'Partials and decode-aheads skipped because the engine was behind', (s) => s.skipped, 'priority');
+    counter('echopanel_scheduler_batch_failures_total', 'Batches the engine failed as a whole (their utterances were decoded one by one)', (s) => ({ '': s.batchFailures }));
   }
 
   audioReceived(seconds: number): void {

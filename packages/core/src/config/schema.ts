@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SCHEDULER_SETTINGS } from '../scheduling/decode-scheduler.js';
 
 const degradeSchema = z
   .object({
@@ -102,6 +103,20 @@ export const asrConfigSchema = z
     endpointSilenceSeconds: z.number().min(0.1).max(5).default(0.5),
     /** Streams: prompt each utterance with the text of the finals before it. */
     contextPrompt: z.boolean().default(true),
+    /** How the streams and uploads sharing one engine take turns on it (finals first; batches where the engine takes them). */
+    scheduler: z
+      .object({
+        /** Decode utterances of several streams in one engine call when the provider can (`maxBatchSize` > 1). */
+        batching: z.boolean().default(DEFAULT_SCHEDULER_SETTINGS.batching),
+        /** With other streams active, an idle engine waits this long for more utterances to batch. */
+        batchWindowMs: z.number().int().min(0).max(1000).default(DEFAULT_SCHEDULER_SETTINGS.batchWindowMs),
+        /** Most utterances per engine call (the provider's own maximum caps it too). */
+        maxBatchSize: z.number().int().min(1).max(64).default(DEFAULT_SCHEDULER_SETTINGS.maxBatchSize),
+        /** A partial or decode-ahead that waited longer than this for the engine is skipped. */
+        optionalMaxWaitMs: z.number().int().positive().default(DEFAULT_SCHEDULER_SETTINGS.optionalMaxWaitMs),
+      })
+      .strict()
+      .prefault({}),
     /** Uploads and `echopanel transcribe`: the engine's own long-form decoding of the whole recording. */
     file: z
       .object({

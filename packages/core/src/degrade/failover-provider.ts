@@ -19,6 +19,7 @@ import {
   type TranscriptionEvent,
 } from '@echopanel/plugin-api';
 import type { HostProvider, ProviderHealth } from '../health/provider-health.js';
+import type { DecodeSchedulerSettings } from '../scheduling/decode-scheduler.js';
 import { Listeners } from '../lifecycle/listeners.js';
 import { HOST_HEALTH, measureProvider } from '../lifecycle/measured-provider.js';
 import { synthesizeWarmupAudio } from '../lifecycle/warmup-audio.js';
@@ -41,6 +42,8 @@ export interface FailoverProviderOptions {
   readonly autoRecoverMs?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** How one-shot decodes share each side's engine (`asr.scheduler`). */
+  readonly scheduler?: Partial<DecodeSchedulerSettings>;
 }
 
 export interface FailoverSwitch {
@@ -86,8 +89,9 @@ export class FailoverProvider implements HostProvider, FailoverControl {
   constructor(private readonly options: FailoverProviderOptions) {
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger).child({ component: 'failover' });
-    this.primary = measureProvider(options.primary, { logger: this.logger });
-    this.fallback = measureProvider(options.fallback, { logger: this.logger });
+    const measure = { logger: this.logger, ...(options.scheduler ? { scheduler: options.scheduler } : {}) };
+    this.primary = measureProvider(options.primary, measure);
+    this.fallback = measureProvider(options.fallback, measure);
     this.listeners = new Listeners((err) => this.logger.error({ err: errorMessage(err) }, 'failover listener threw'));
   }
 

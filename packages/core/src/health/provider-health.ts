@@ -1,4 +1,5 @@
 import type { ASRProvider, ModelState } from '@echopanel/plugin-api';
+import type { DecodeSchedulerStats } from '../scheduling/decode-scheduler.js';
 
 export interface MemoryUsage {
   /** RSS of this Node process. */
@@ -48,6 +49,8 @@ export interface ProviderHealth {
   readonly workerPid?: number;
   readonly memory: MemoryUsage;
   readonly sessions: SessionStats;
+  /** How one-shot decodes queue for the engine (providers with `decode`). */
+  readonly scheduler?: DecodeSchedulerStats;
   /** Provider-specific extras (from its report) and the host's (warmup, probes). */
   readonly extra?: Readonly<Record<string, unknown>>;
   /** Warmup duration (set by the lifecycle manager). */

@@ -11,6 +11,7 @@ import {
   type TranscriptionEvent,
 } from '@echopanel/plugin-api';
 import { HealthReportReader } from '../health/health-report.js';
+import { DecodeScheduler, type DecodeSchedulerSettings, type ScheduledDecodeOptions } from '../scheduling/decode-scheduler.js';
 import type { HostProvider, ProviderHealth } from '../health/provider-health.js';
 import { SessionCounter } from '../health/session-counter.js';
 import { InferenceMetrics } from './inference-metrics.js';
@@ -27,6 +28,8 @@ export interface MeasureOptions {
   readonly logger?: Logger;
   /** Wall clock in ms (default `performance.now`). */
   readonly now?: () => number;
+  /** How one-shot decodes share the engine (`asr.scheduler`). */
+  readonly scheduler?: Partial<DecodeSchedulerSettings>;
 }
 
 /** A provider the host composes itself (measured, a failover pair, a lifecycle manager). */
@@ -63,8 +66,8 @@ export function measureProvider(provider: ASRProvider | HostProvider, options: M
  */
 export class MeasuredProvider implements HostProvider {
   readonly [HOST_HEALTH] = true;
-  readonly decode?: (pcm: Int16Array, opts: DecodeOptions) => Promise<Segment[]>;
-  readonly decodeRecording?: (pcm: Int16Array, opts: DecodeOptions) => Promise<Segment[]>;
+  readonly decode?: (pcm: Int16Array, opts: ScheduledDecodeOptions) => Promise<Segment[]>;
+  readonly decodeRecording?: (pcm: Int16Array, opts: ScheduledDecodeOptions) => Promise<Segment[]>;
   readonly modelInfo?: ASRProvider['modelInfo'];
   readonly tune?: ASRProvider['tune'];
   readonly tuning?: ASRProvider['tuning'];
@@ -74,6 +77,7 @@ export class MeasuredProvider implements HostProvider {
   private readonly report: HealthReportReader;
   private readonly now: () => number;
   private readonly streamLag = new Map<object, number>();
+  private readonly scheduler: DecodeScheduler;
   private inFlight = 0;
   private restartEvents = 0;
   private loaded = false;
@@ -84,10 +88,24 @@ export class MeasuredProvider implements HostProvider {
   ) {
     this.now = options.now ?? (() => performance.now());
     this.report = new HealthReportReader(inner, (options.logger ?? silentLogger).child({ component: 'provider-health' }));
-    if (inner.decode) this.decode = (pcm, opts) => this.oneShot(() => inner.decode!(pcm, opts), pcm.length / opts.sampleRate, opts.signal);
-    if (inner.decodeRecording) {
-      this.decodeRecording = (pcm, opts) => this.oneShot(() => inner.decodeRecording!(pcm, opts), pcm.length / opts.sampleRate, opts.signal);
-    }
+    const seconds = (pcm: Int16Array, opts: DecodeOptions) => pcm.length / opts.sampleRate;
+    this.scheduler = new DecodeScheduler(
+      {
+        ...(inner.decode ? { decode: (pcm, opts) => this.oneShot(() => inner.decode!(pcm, opts), seconds(pcm, opts), opts.signal) } : {}),
+        ...(inner.decodeRecording
+          ? { decodeRecording: (pcm, opts) => this.oneShot(() => inner.decodeRecording!(pcm, opts), seconds(pcm, opts), opts.signal) }
+          : {}),
+        ...(inner.decodeBatch
+          ? { decodeBatch: (items) => this.oneShot(() => inner.decodeBatch!(items), items.reduce((s, i) => s + seconds(i.pcm, i.opts), 0)) }
+          : {}),
+        ...(inner.capabilities.maxBatchSize !== undefined ? { maxBatchSize: inner.capabilities.maxBatchSize } : {}),
+      },
+      options.scheduler,
+      { logger: (options.logger ?? silentLogger).child({ component: 'decode-scheduler' }), now: this.now },
+    );
+    // Every one-shot decode goes through the scheduler: finals before partials, batches where the engine takes them.
+    if (inner.decode) this.decode = (pcm, opts) => this.scheduler.decode(pcm, opts);
+    if (inner.decodeRecording) this.decodeRecording = (pcm, opts) => this.scheduler.decodeRecording(pcm, opts);
     if (inner.modelInfo) this.modelInfo = () => inner.modelInfo!();
     if (inner.tune) this.tune = (t) => inner.tune!(t);
     if (inner.tuning) this.tuning = () => inner.tuning!();
@@ -135,6 +153,7 @@ export class MeasuredProvider implements HostProvider {
         ...(r.memory?.modelResidentBytes !== undefined ? { modelResidentBytes: r.memory.modelResidentBytes } : {}),
       },
       sessions: this.sessions.snapshot(),
+      ...(this.decode ? { scheduler: this.scheduler.stats() } : {}),
       ...(r.extra ? { extra: r.extra } : {}),
     };
   }
@@ -225,7 +244,7 @@ export class MeasuredProvider implements HostProvider {
     }
   }
 
-  private async oneShot(run: () => Promise<Segment[]>, audioSeconds: number, signal?: AbortSignal): Promise<Segment[]> {
+  private async oneShot<T>(run: () => Promise<T>, audioSeconds: number, signal?: AbortSignal): Promise<T> {
     this.inFlight++;
     const t0 = this.now();
     try {

@@ -18,6 +18,7 @@ import {
   type TranscriptionEvent,
 } from '@echopanel/plugin-api';
 import type { DegradeHealth, ErrorRecord, HostProvider, ProviderHealth } from '../health/provider-health.js';
+import type { DecodeSchedulerSettings } from '../scheduling/decode-scheduler.js';
 import { ErrorHistory } from './error-history.js';
 import { Listeners } from './listeners.js';
 import { HOST_HEALTH, MeasuredProvider, measureProvider } from './measured-provider.js';
@@ -44,6 +45,8 @@ export interface ModelManagerOptions {
   readonly switchDrainTimeoutMs?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** How one-shot decodes share each provider's engine (`asr.scheduler`). */
+  readonly scheduler?: Partial<DecodeSchedulerSettings>;
   /** Ask `availability()` before loading and fail with its reason (default true). */
   readonly checkAvailability?: boolean;
   /** RSS of this process (injectable for tests; default `process.memoryUsage.rss()`). */
@@ -134,7 +137,7 @@ export class ModelManager implements HostProvider {
     this.lastUsed = this.clock.now();
     this.backoff = new RecoveryBackoff(options.recovery ?? {}, this.clock);
     this.logger = (options.logger ?? silentLogger).child({ component: 'model-manager' });
-    this.current = measureProvider(options.provider, { logger: this.logger });
+    this.current = measureProvider(options.provider, { logger: this.logger, ...(options.scheduler ? { scheduler: options.scheduler } : {}) });
     this.errors = new ErrorHistory(this.clock);
     this.listeners = new Listeners((err, event) => this.logger.error({ err: errorMessage(err), event }, 'model manager listener threw'));
   }
@@ -232,7 +235,7 @@ export class ModelManager implements HostProvider {
   async switchModel(next: ASRProvider | (() => ASRProvider | Promise<ASRProvider>), options: InitializeOptions = {}): Promise<void> {
     if (this.switching) throw new EchoPanelError('INVALID_STATE', 'a model switch is already in progress');
     const run = async () => {
-      const provider = measureProvider(typeof next === 'function' ? await next() : next, { logger: this.logger });
+      const provider = measureProvider(typeof next === 'function' ? await next() : next, { logger: this.logger, ...(this.options.scheduler ? { scheduler: this.options.scheduler } : {}) });
       if (provider === this.current) return this.stateValue === 'READY' ? undefined : this.load();
       if (this.stateValue !== 'READY') {
         if (this.stateValue === 'LOADING' || this.stateValue === 'WARMING_UP' || this.stateValue === 'UNLOADING') {

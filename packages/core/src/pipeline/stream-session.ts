@@ -12,6 +12,7 @@ import {
   type VoiceActivityDetector,
 } from '@echopanel/plugin-api';
 import { SessionCounter } from '../health/session-counter.js';
+import type { ScheduledDecodeOptions } from '../scheduling/decode-scheduler.js';
 import { FrameQueue, type QueuedFrame } from './frame-queue.js';
 import { LocalAgreement } from './local-agreement.js';
 import type { StreamEvent, StreamStats } from './stream-events.js';
@@ -133,6 +134,8 @@ export class StreamSession {
   private utterance = 0;
   private lastPartialAt = 0;
   private agreement = new LocalAgreement();
+  /** Withdraws the partial or decode-ahead in the scheduler's queue, if one waits there. */
+  private withdrawOptional?: AbortController;
   /** The latest decode-ahead: its range and result (reused by the final of exactly that range). */
   private ahead?: { start: number; end: number; utterance: number; turn: number; segments?: Segment[]; toldAsPartial?: boolean };
   /** Text of the finals so far (the tail prompts the next utterance). */
@@ -314,7 +317,8 @@ export class StreamSession {
         this.account({ type: 'skipped', samples: o.end - o.start, reason: 'silence', start: o.start / this.sampleRate, end: o.end / this.sampleRate });
         continue;
       }
-      // The utterance closed: partials of it are stale.
+      // The utterance closed: partials of it are stale, and one still waiting for the engine would delay the final.
+      this.withdrawOptional?.abort();
       this.utterance++;
       this.lastPartialAt = 0;
       this.agreement.reset();
@@ -568,15 +572,25 @@ export class StreamSession {
     }
     const started = performance.now();
     const prompt = [this.opts.prompt, this.context].filter(Boolean).join(' ') || undefined;
-    const segments = await this.opts.provider.decode!(pcm, {
+    let withdraw: AbortSignal | undefined;
+    if (job.kind !== 'final') {
+      this.withdrawOptional = new AbortController();
+      withdraw = this.withdrawOptional.signal;
+    }
+    const options: ScheduledDecodeOptions = {
       sampleRate: rate,
       language: this.opts.language,
       source: this.opts.source,
       prompt,
       signal: this.abortController.signal,
       offsetSeconds: (job.start - pad) / rate,
+      // The host's decode scheduler serves every stream's finals before anyone's partials.
+      priority: job.kind,
+      stream: this,
+      ...(withdraw ? { withdraw } : {}),
       ...(this.opts.wordTimestamps ? { wordTimestamps: true } : {}),
-    });
+    };
+    const segments = await this.opts.provider.decode!(pcm, options);
     this.opts.onDecode?.(performance.now() - started, job.pcm.length / rate);
     // Times that fall into the padding belong to the utterance's edges.
     const lo = job.start / rate;

@@ -1,0 +1,2 @@
+export * from './decode-scheduler.js';
+export * from './engine-load.js';
