@@ -335,6 +335,11 @@ describe('/metrics', () => {
     expect(d('echopanel_samples_total{outcome="silence"}')).toBeGreaterThan(0);
     expect(d('echopanel_inference_latency_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(after.get('echopanel_rtf')).toBeGreaterThan(0);
+    // The stream's decodes went through the decode scheduler: its calls and waits are counted.
+    expect(d('echopanel_scheduler_calls_total{size="1"}')).toBeGreaterThanOrEqual(1);
+    expect(after.has('echopanel_scheduler_wait_seconds{priority="final",quantile="0.95"}')).toBe(true);
+    expect(after.get('echopanel_scheduler_queued')).toBe(0);
+    expect(after.get('echopanel_scheduler_load')).toBeGreaterThan(0);
   });
 });
 
