@@ -1,5 +1,5 @@
 import { pcmFrames, type Segment } from '@echopanel/plugin-api';
-import { decodeUtterance, transcribeInChunks, type DecodeRequest } from './chunked-transcriber.js';
+import { decodeUtterance, decodeUtterances, transcribeInChunks, type DecodeRequest } from './chunked-transcriber.js';
 import type { RawSegment } from './hallucination-guard.js';
 
 // Whisper decodes a 30 s padded window, so an engine may put the end of a chunk's last segment past the chunk.
@@ -35,5 +35,26 @@ describe('segment times are clamped to the decoded audio', () => {
   it('in one-shot decodes, after the offset', async () => {
     const segs = await decodeUtterance(new Int16Array(16000 * 3).fill(3000), { sampleRate: 16000, offsetSeconds: 10 }, overrunning);
     expect([segs[0].start, segs[0].end]).toEqual([10.5, 13]);
+  });
+});
+
+describe('decodeUtterances (a batch engine call)', () => {
+  const items = [3, 2].map((seconds, i) => ({ pcm: new Int16Array(16000 * seconds).fill(3000), opts: { sampleRate: 16000, offsetSeconds: 10 * i } }));
+
+  it('maps each result as decodeUtterance maps it alone', async () => {
+    const batched = await decodeUtterances(items, (reqs) => Promise.all(reqs.map(overrunning)));
+    const alone = await Promise.all(items.map((item) => decodeUtterance(item.pcm, item.opts, overrunning)));
+    expect(batched).toEqual(alone);
+    expect(batched.map((segs) => [segs[0].start, segs[0].end])).toEqual([
+      [0.5, 3],
+      [10.5, 12],
+    ]);
+  });
+
+  it('rejects an engine answer with a different number of results', async () => {
+    await expect(decodeUtterances(items, async () => [[]])).rejects.toMatchObject({
+      code: 'INFERENCE_FAILED',
+      message: 'the engine returned 1 results for a batch of 2 utterances',
+    });
   });
 });

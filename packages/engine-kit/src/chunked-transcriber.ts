@@ -1,5 +1,7 @@
 import {
+  type DecodeBatchItem,
   type DecodeOptions,
+  EchoPanelError,
   errorMessage,
   isEchoPanelError,
   rms,
@@ -28,6 +30,9 @@ export interface DecodeRequest {
 }
 
 export type ChunkDecodeFn = (request: DecodeRequest) => Promise<RawSegment[]>;
+
+/** An engine's batch call: one result per request, in order. */
+export type BatchDecodeFn = (requests: readonly DecodeRequest[]) => Promise<RawSegment[][]>;
 
 export interface ChunkingOptions {
   /**
@@ -243,6 +248,22 @@ export async function decodeUtterance(pcm: Int16Array, opts: DecodeOptions, deco
 }
 
 /**
+ * Several utterances in one engine call ({@link ASRProvider.decodeBatch}): each mapped and guarded exactly as
+ * {@link decodeUtterance} maps it alone. Rejects when the engine returns a result count other than the items'.
+ */
+export async function decodeUtterances(
+  items: readonly DecodeBatchItem[],
+  decode: BatchDecodeFn,
+  guard?: HallucinationGuardOptions,
+): Promise<Segment[][]> {
+  const raw = await decode(items.map((item) => utteranceRequest(item.pcm, item.opts, false)));
+  if (raw.length !== items.length) {
+    throw new EchoPanelError('INFERENCE_FAILED', `the engine returned ${raw.length} results for a batch of ${items.length} utterances`);
+  }
+  return raw.map((segments, i) => utteranceSegments(segments, items[i].pcm, items[i].opts, guard));
+}
+
+/**
  * A whole recording through the engine's long-form decoding ({@link ASRProvider.decodeRecording}): same mapping
  * as {@link decodeUtterance}, no hallucination guard (the floor a user gets from the engine has none either).
  */
@@ -257,7 +278,11 @@ async function decodeMapped(
   longForm: boolean,
   guard: HallucinationGuardOptions | false | undefined,
 ): Promise<Segment[]> {
-  const raw = await decode({
+  return utteranceSegments(await decode(utteranceRequest(pcm, opts, longForm)), pcm, opts, guard);
+}
+
+function utteranceRequest(pcm: Int16Array, opts: DecodeOptions, longForm: boolean): DecodeRequest {
+  return {
     pcm,
     sampleRate: opts.sampleRate,
     language: opts.language,
@@ -265,7 +290,10 @@ async function decodeMapped(
     prompt: opts.prompt,
     signal: opts.signal,
     ...(longForm ? { longForm } : {}),
-  });
+  };
+}
+
+function utteranceSegments(raw: readonly RawSegment[], pcm: Int16Array, opts: DecodeOptions, guard: HallucinationGuardOptions | false | undefined): Segment[] {
   return toStreamSegments(raw, opts.offsetSeconds ?? 0, {
     source: opts.source,
     language: opts.language,

@@ -24,6 +24,11 @@ export const fasterWhisperConfigSchema = z
     vadFilter: z.boolean().default(false),
     /** Python with faster_whisper installed (default: the host's `pythonPath`). */
     pythonPath: z.string().min(1).optional(),
+    /**
+     * Most utterances one `decodeBatch` call decodes together (the host batches live streams' utterances up to
+     * it); 1 turns batching off.
+     */
+    maxBatchSize: z.number().int().min(1).max(32).default(8),
     /** Seconds of audio per inference in `transcribe()`. */
     chunkSeconds: z.number().positive().max(30).default(4),
     /** Limit per inference attempt; past it the worker is killed and restarted and the chunk retried once. */

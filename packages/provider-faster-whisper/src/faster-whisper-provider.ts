@@ -7,6 +7,7 @@ import {
   isEchoPanelError,
   type ASRProvider,
   type Availability,
+  type DecodeBatchItem,
   type DecodeOptions,
   type Logger,
   type ModelIdentity,
@@ -23,16 +24,18 @@ import {
   decodeLongForm,
   type DecodeRequest,
   decodeUtterance,
+  decodeUtterances,
   encoderWindowSeconds,
   EngineRunner,
   type RawSegment,
+  type RunOptions,
   SlidingWindow,
   StreamCuts,
   transcribeInChunks,
 } from '@echopanel/engine-kit';
 import type { FasterWhisperConfig } from './config.js';
 import { probePython, type ProbeOutcome } from './probe.js';
-import type { ResultMessage, TranscribeParams } from './protocol.js';
+import type { BatchItemParams, ResultMessage, TranscribeParams } from './protocol.js';
 import { WORKER_SCRIPT_PATH } from './worker-script.js';
 import { WorkerProcess } from './worker-process.js';
 
@@ -52,6 +55,9 @@ export class FasterWhisperProvider implements ASRProvider {
   /** Inference time as the worker measures it (engine only), next to the host's end-to-end time. */
   private readonly engineMs = new SlidingWindow(200);
   private engineLastMs?: number;
+  /** `decodeBatch` items the worker decoded in a shared engine call, and those it decoded alone (see worker.py). */
+  private batchItemsShared = 0;
+  private batchItemsAlone = 0;
   private worker?: WorkerProcess;
   private starting?: Promise<WorkerProcess>;
   private startAbort?: AbortController;
@@ -92,6 +98,7 @@ export class FasterWhisperProvider implements ASRProvider {
       devices: ['cpu', 'cuda'],
       decode: true,
       recording: true,
+      maxBatchSize: this.config.maxBatchSize,
     };
   }
 
@@ -178,6 +185,20 @@ export class FasterWhisperProvider implements ASRProvider {
     return decodeUtterance(pcm, opts, (req) => this.decodeChunk(req));
   }
 
+  /**
+   * Utterances decoded together in the worker (one encoder call and one `generate` per encoder window), each
+   * with the words `decode` gives it; more than `maxBatchSize` items go in several calls. Item signals are not
+   * read.
+   */
+  async decodeBatch(items: readonly DecodeBatchItem[]): Promise<Segment[][]> {
+    for (const item of items) assertSampleRate(item.opts.sampleRate, SAMPLE_RATE, this.name);
+    const out: Segment[][] = [];
+    for (let at = 0; at < items.length; at += this.config.maxBatchSize) {
+      out.push(...(await decodeUtterances(items.slice(at, at + this.config.maxBatchSize), (reqs) => this.decodeChunks(reqs))));
+    }
+    return out;
+  }
+
   /** faster-whisper's own `transcribe` over the whole recording (30 s windows, previous-text conditioning). */
   async decodeRecording(pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> {
     assertSampleRate(opts.sampleRate, SAMPLE_RATE, this.name);
@@ -205,6 +226,8 @@ export class FasterWhisperProvider implements ASRProvider {
         engineLastInferMs: this.engineLastMs,
         engineAvgInferMs: this.engineMs.mean(),
         engineP50InferMs: this.engineMs.percentile(50),
+        batchItemsShared: this.batchItemsShared,
+        batchItemsAlone: this.batchItemsAlone,
         ...(ready
           ? { modelPath: ready.model.path, device: ready.device, computeType: ready.computeType, workerLoadMs: ready.loadMs, versions: ready.versions }
           : {}),
@@ -271,10 +294,46 @@ export class FasterWhisperProvider implements ASRProvider {
   private async decodeChunk(req: DecodeRequest): Promise<RawSegment[]> {
     if (req.pcm.length === 0) return [];
     assertSampleRate(req.sampleRate, SAMPLE_RATE, this.name);
-    // Lazy start only when there is no worker at all: a worker that died mid-stream is the runner's business
-    // (WORKER_CRASHED → restart event → retry), so the stream hears about it.
-    if (!this.gaveUp && this.worker === undefined) await this.ensureWorker();
-    const params: TranscribeParams = {
+    const params = this.transcribeParams(req);
+    const audioSeconds = req.pcm.length / req.sampleRate;
+    const result = await this.runOnWorker(
+      (w, signal) => w.transcribe(req.pcm, params, signal),
+      // A recording of minutes takes longer than one chunk: allow it real time on top of the per-chunk limit.
+      { signal: req.signal, onEvent: req.onEvent, ...(req.longForm ? { timeoutMs: this.config.inferenceTimeoutMs + audioSeconds * 1000 } : {}) },
+    );
+    return toRawSegments(result);
+  }
+
+  /**
+   * Independent utterances in one `transcribe_batch` request (empty ones are not sent; fewer than two left go
+   * through `decodeChunk`). The per-utterance time limit holds per item: a batch of n has n × inferenceTimeoutMs.
+   * An item the worker rejects (INVALID_AUDIO) rejects the batch with its code, so the host decodes the items
+   * one by one and only that one fails.
+   */
+  private async decodeChunks(reqs: readonly DecodeRequest[]): Promise<RawSegment[][]> {
+    const live = reqs.filter((req) => req.pcm.length > 0);
+    if (live.length < 2) return Promise.all(reqs.map((req) => this.decodeChunk(req)));
+    const items = live.map((req) => {
+      const p = this.transcribeParams(req);
+      const params: BatchItemParams = { language: p.language, wordTimestamps: p.wordTimestamps, prompt: p.prompt, encoderSeconds: p.encoderSeconds };
+      return { pcm: req.pcm, params };
+    });
+    const shared = { beamSize: this.beamSize, vadFilter: this.config.vadFilter };
+    const result = await this.runOnWorker((w, signal) => w.transcribeBatch(items, shared, signal), {
+      timeoutMs: this.config.inferenceTimeoutMs * live.length,
+    });
+    const decoded = result.items.map((item, i) => {
+      if ('error' in item) throw new EchoPanelError(item.error.code, `faster-whisper: item ${i} of a batch of ${live.length}: ${item.error.message}`);
+      if (item.batchSize > 1) this.batchItemsShared++;
+      else this.batchItemsAlone++;
+      return toRawSegments(item);
+    });
+    let next = 0;
+    return reqs.map((req) => (req.pcm.length === 0 ? [] : decoded[next++]));
+  }
+
+  private transcribeParams(req: DecodeRequest): TranscribeParams {
+    return {
       beamSize: this.beamSize,
       language: req.language ?? this.config.language,
       vadFilter: this.config.vadFilter,
@@ -282,37 +341,42 @@ export class FasterWhisperProvider implements ASRProvider {
       prompt: req.prompt,
       ...(req.longForm ? { conditionOnPreviousText: true } : { encoderSeconds: encoderWindowSeconds(req.pcm.length / req.sampleRate) }),
     };
-    const audioSeconds = req.pcm.length / req.sampleRate;
-    return this.runner.run(
-      async (signal) => {
-        const w = this.worker;
-        if (!w?.alive) {
-          throw new EchoPanelError(
-            'WORKER_CRASHED',
-            this.gaveUp
-              ? `faster-whisper worker failed ${this.consecutiveRestarts} times in a row; not restarting it (call load() to try again)`
-              : `faster-whisper worker is not running (${w?.exitReason || 'not started'})`,
-          );
-        }
-        // A timed-out worker is stuck in native code: kill it now, so that even when the retry fails too no
-        // later request is queued behind a hung process.
-        const onAbort = () => {
-          if (hasErrorCode(signal.reason, 'INFERENCE_TIMEOUT')) w.kill();
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          const result = await w.transcribe(req.pcm, params, signal);
-          this.consecutiveRestarts = 0;
-          this.engineMs.push(result.inferMs);
-          this.engineLastMs = result.inferMs;
-          return toRawSegments(result);
-        } finally {
-          signal.removeEventListener('abort', onAbort);
-        }
-      },
-      // A recording of minutes takes longer than one chunk: allow it real time on top of the per-chunk limit.
-      { signal: req.signal, onEvent: req.onEvent, ...(req.longForm ? { timeoutMs: this.config.inferenceTimeoutMs + audioSeconds * 1000 } : {}) },
-    );
+  }
+
+  /** One worker request through the runner (queue, time limit, restart + one retry), timed by the worker. */
+  private async runOnWorker<T extends { readonly inferMs: number }>(
+    call: (w: WorkerProcess, signal: AbortSignal) => Promise<T>,
+    opts: RunOptions,
+  ): Promise<T> {
+    // Lazy start only when there is no worker at all: a worker that died mid-stream is the runner's business
+    // (WORKER_CRASHED → restart event → retry), so the stream hears about it.
+    if (!this.gaveUp && this.worker === undefined) await this.ensureWorker();
+    return this.runner.run(async (signal) => {
+      const w = this.worker;
+      if (!w?.alive) {
+        throw new EchoPanelError(
+          'WORKER_CRASHED',
+          this.gaveUp
+            ? `faster-whisper worker failed ${this.consecutiveRestarts} times in a row; not restarting it (call load() to try again)`
+            : `faster-whisper worker is not running (${w?.exitReason || 'not started'})`,
+        );
+      }
+      // A timed-out worker is stuck in native code: kill it now, so that even when the retry fails too no
+      // later request is queued behind a hung process.
+      const onAbort = () => {
+        if (hasErrorCode(signal.reason, 'INFERENCE_TIMEOUT')) w.kill();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const result = await call(w, signal);
+        this.consecutiveRestarts = 0;
+        this.engineMs.push(result.inferMs);
+        this.engineLastMs = result.inferMs;
+        return result;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }, opts);
   }
 
   private ensureWorker(): Promise<WorkerProcess> {
@@ -399,7 +463,7 @@ export class FasterWhisperProvider implements ASRProvider {
   }
 }
 
-function toRawSegments(result: ResultMessage): RawSegment[] {
+function toRawSegments(result: Pick<ResultMessage, 'segments' | 'language'>): RawSegment[] {
   return result.segments.map((s) => ({
     text: s.text,
     start: s.start,

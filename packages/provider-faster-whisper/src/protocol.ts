@@ -38,9 +38,25 @@ export interface ResultMessage {
   readonly inferMs: number;
 }
 
+/** One item of a `transcribe_batch` answer: its result, or why this item alone failed (e.g. INVALID_AUDIO). */
+export type BatchItemResult =
+  | (Omit<ResultMessage, 'type' | 'id' | 'inferMs'> & {
+      /** Items decoded together with it in one encoder + generate call (1: decoded alone through `transcribe`). */
+      readonly batchSize: number;
+    })
+  | { readonly error: { readonly code: string; readonly message: string } };
+
+export interface BatchResultMessage {
+  readonly type: 'result_batch';
+  readonly id: number;
+  readonly items: readonly BatchItemResult[];
+  readonly inferMs: number;
+}
+
 export type WorkerMessage =
   | ReadyMessage
   | ResultMessage
+  | BatchResultMessage
   | { readonly type: 'fatal'; readonly code: string; readonly message: string }
   | { readonly type: 'error'; readonly id: number; readonly code: string; readonly message: string }
   | { readonly type: 'pong' | 'bye'; readonly id: number };
@@ -57,6 +73,9 @@ export interface TranscribeParams {
   /** The encoder window in whole seconds (< 30 shortens it; absent = whisper's 30 s). */
   readonly encoderSeconds?: number;
 }
+
+/** An item's own options in a `transcribe_batch` request (beam size, VAD filter: the batch's). */
+export type BatchItemParams = Pick<TranscribeParams, 'language' | 'wordTimestamps' | 'prompt' | 'encoderSeconds'>;
 
 /** Encodes one host → worker frame. `pcm` travels as s16le (half the bytes of float32; the worker converts). */
 export function encodeFrame(header: Record<string, unknown>, pcm?: Int16Array): Buffer {

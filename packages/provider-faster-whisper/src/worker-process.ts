@@ -1,6 +1,16 @@
 import { execa, type ResultPromise } from 'execa';
 import { EchoPanelError, isEchoPanelError, type Logger } from '@echopanel/plugin-api';
-import { encodeFrame, LineSplitter, parseMessage, type ReadyMessage, type ResultMessage, type TranscribeParams, type WorkerMessage } from './protocol.js';
+import {
+  type BatchItemParams,
+  type BatchResultMessage,
+  encodeFrame,
+  LineSplitter,
+  parseMessage,
+  type ReadyMessage,
+  type ResultMessage,
+  type TranscribeParams,
+  type WorkerMessage,
+} from './protocol.js';
 import { processRssBytes } from './proc-rss.js';
 
 export interface WorkerStartOptions {
@@ -196,6 +206,27 @@ export class WorkerProcess {
     const msg = await this.request({ op: 'transcribe', ...params }, pcm, signal);
     if (msg.type === 'result') return msg;
     throw new EchoPanelError('INFERENCE_FAILED', `unexpected ${msg.type} message from faster-whisper worker`);
+  }
+
+  /**
+   * Sends several utterances as one `transcribe_batch` request (one frame, the PCM one after another); resolves
+   * with one result or per-item error per item, in order. `shared` holds the options every item decodes with.
+   */
+  async transcribeBatch(
+    items: readonly { readonly pcm: Int16Array; readonly params: BatchItemParams }[],
+    shared: Pick<TranscribeParams, 'beamSize' | 'vadFilter'>,
+    signal?: AbortSignal,
+  ): Promise<BatchResultMessage> {
+    const pcm = new Int16Array(items.reduce((n, item) => n + item.pcm.length, 0));
+    let at = 0;
+    for (const item of items) {
+      pcm.set(item.pcm, at);
+      at += item.pcm.length;
+    }
+    const header = { op: 'transcribe_batch', ...shared, items: items.map((item) => ({ ...item.params, bytes: item.pcm.byteLength })) };
+    const msg = await this.request(header, pcm, signal);
+    if (msg.type === 'result_batch' && msg.items.length === items.length) return msg;
+    throw new EchoPanelError('INFERENCE_FAILED', `unexpected ${msg.type} message from faster-whisper worker (a batch of ${items.length})`);
   }
 
   /** Round trip through the worker's request loop. */

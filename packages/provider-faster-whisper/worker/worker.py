@@ -10,6 +10,10 @@ host -> worker (stdin), binary frames:
     op "transcribe": payload is mono PCM at 16 kHz, header["format"] "s16le" (default) or "f32le";
                      options: beamSize, language, vadFilter, wordTimestamps, prompt, conditionOnPreviousText,
                      encoderSeconds (the encoder window, whole seconds; absent = whisper's 30 s)
+    op "transcribe_batch": several independent utterances in one request (see transcribe_batch): the payload is
+                     the items' PCM one after another; header["items"] lists per item {"bytes", and its own
+                     language, wordTimestamps, prompt, encoderSeconds}; beamSize, vadFilter and format are the
+                     header's, for all items
     op "ping":       answered with {"type": "pong"}
     op "shutdown":   answered with {"type": "bye"}, then the worker exits 0
 
@@ -17,6 +21,9 @@ worker -> host (the original stdout), one JSON object per line:
     {"type": "ready", "pid", "loadMs", "model": {...}, "device", "computeType", "cpuThreads", "notices", "versions"}
     {"type": "fatal", "code", "message"}                       load failed; the worker exits 1 after it
     {"type": "result", "id", "segments", "language", "languageProbability", "audioSeconds", "inferMs"}
+    {"type": "result_batch", "id", "items", "inferMs"}         items in request order, each a result's fields
+                                                               + "batchSize" (1: decoded alone), or
+                                                               {"error": {"code", "message"}} for that item alone
     {"type": "error", "id", "code", "message"}                 this request failed; the worker lives on
     {"type": "pong" | "bye", "id"}
 
@@ -145,6 +152,15 @@ def to_float32(payload, fmt):
     return np.frombuffer(payload, dtype="<i2").astype(np.float32) / 32768.0
 
 
+WHISPER_FRAMES = 3000  # whisper's 30 s window in feature frames (100 per second)
+
+
+def encoder_frames(seconds):
+    """Feature frames the encoder runs on for an `encoderSeconds` option (absent or >= 30 s: the full window)."""
+    frames = int(seconds) * 100 if seconds else 0
+    return frames if 0 < frames < WHISPER_FRAMES else WHISPER_FRAMES
+
+
 @contextlib.contextmanager
 def encoder_window(seconds):
     """Runs the encoder on `seconds` of features instead of 30 (CTranslate2 takes any length up to 30 s).
@@ -154,9 +170,9 @@ def encoder_window(seconds):
     """
     import faster_whisper.transcribe as fwt
 
-    frames = int(seconds) * 100 if seconds else 0
+    frames = encoder_frames(seconds)
     original = getattr(fwt, "pad_or_trim", None)
-    if not (0 < frames < 3000) or original is None:
+    if frames == WHISPER_FRAMES or original is None:
         yield
         return
     fwt.pad_or_trim = lambda array, length=3000, axis=-1: original(array, length=min(length, frames), axis=axis)
@@ -166,8 +182,7 @@ def encoder_window(seconds):
         fwt.pad_or_trim = original
 
 
-def transcribe(model, header, payload):
-    audio = to_float32(payload, header.get("format", "s16le"))
+def transcribe(model, header, audio):
     if audio.size == 0:
         return {"segments": [], "language": header.get("language"), "languageProbability": None, "audioSeconds": 0.0}
     word_timestamps = bool(header.get("wordTimestamps", False))
@@ -180,9 +195,14 @@ def transcribe(model, header, payload):
         initial_prompt=header.get("prompt") or None,
         condition_on_previous_text=bool(header.get("conditionOnPreviousText", False)),
     )
-    out = []
     with encoder_window(header.get("encoderSeconds")):
         segments = list(segments)  # decoding happens while iterating
+    return result_message(segments, word_timestamps, info.language, info.language_probability, audio.size)
+
+
+def result_message(segments, word_timestamps, language, language_probability, samples):
+    """A result's fields from faster-whisper's Segment objects (the single and the batched path alike)."""
+    out = []
     for seg in segments:
         item = {
             "start": round(float(seg.start), 3),
@@ -200,10 +220,198 @@ def transcribe(model, header, payload):
         out.append(item)
     return {
         "segments": out,
-        "language": info.language,
-        "languageProbability": float(info.language_probability) if info.language_probability is not None else None,
-        "audioSeconds": round(audio.size / 16000.0, 6),
+        "language": language,
+        "languageProbability": float(language_probability) if language_probability is not None else None,
+        "audioSeconds": round(samples / 16000.0, 6),
     }
+
+
+def transcribe_batch(model, header, payload):
+    """The `transcribe_batch` op: one result (or per-item error) per item, in order; each as `transcribe` gives it.
+
+    Items are grouped by encoder window and word timestamps, so that each item's encoder input is exactly the one
+    `transcribe` builds for it alone; a group is one encoder call and one temperature-0 `generate` (per-item
+    prompts), then faster-whisper's own segment split and word alignment. An item whose temperature-0 result would
+    make `transcribe` go on -- a temperature fallback (compression ratio / log probability thresholds) or a second
+    window (decoding stopped before the audio's end) -- is decoded again alone through `transcribe`, as are items
+    a group cannot take (alone in their group, VAD filter, language detection, more than one window).
+    """
+    specs = header.get("items")
+    if not isinstance(specs, list) or not specs:
+        raise ValueError("transcribe_batch needs a non-empty 'items' list")
+    sizes = [int(spec.get("bytes", -1)) for spec in specs]
+    if min(sizes) < 0 or sum(sizes) != len(payload):
+        raise ValueError(f"item byte lengths {sizes} do not add up to the payload's {len(payload)} bytes")
+    shared = {k: v for k, v in header.items() if k not in ("items", "id", "op", "bytes")}
+    opts = transcribe_defaults()
+    results = [None] * len(specs)
+    requests = []
+    groups = {}
+    offset = 0
+    for i, (spec, size) in enumerate(zip(specs, sizes)):
+        item_header = {**shared, **spec}
+        try:
+            audio = to_float32(payload[offset : offset + size], item_header.get("format", "s16le"))
+        except ValueError as exc:
+            results[i] = {"error": {"code": "INVALID_AUDIO", "message": f"item {i}: {exc}"}}
+            continue
+        finally:
+            offset += size
+        requests.append((i, item_header, audio))
+        planned = batch_plan(model, item_header, audio, opts)
+        if planned is not None:
+            key, plan = planned
+            groups.setdefault(key, []).append((i, item_header, audio, plan))
+    for (frames, word_timestamps, _), members in groups.items():
+        if len(members) < 2:
+            continue
+        for (i, *_), result in zip(members, decode_group(model, members, frames, word_timestamps, opts)):
+            if result is not None:
+                results[i] = {**result, "batchSize": len(members)}
+    for i, item_header, audio in requests:
+        if results[i] is None:
+            results[i] = {**transcribe(model, item_header, audio), "batchSize": 1}
+    return {"items": results}
+
+
+def batch_plan(model, header, audio, opts):
+    """(group key, {features, tokenizer, prompt}) for an item a group can decode, else None (decoded alone).
+
+    Key: encoder frames, word timestamps, and where the prompt's start-of-transcript token is (CTranslate2's
+    batched `generate` needs it at the same position in every item; padding a prompt would change the result).
+    """
+    from faster_whisper.tokenizer import Tokenizer
+
+    language_known = not model.model.is_multilingual or header.get("language")
+    word_timestamps = bool(header.get("wordTimestamps", False))
+    if audio.size == 0 or header.get("vadFilter") or not language_known:
+        return None
+    # Word alignment needs the item's own encoder output, sliced from the batch's on the host.
+    if word_timestamps and model.model.device != "cpu":
+        return None
+    frames = encoder_frames(header.get("encoderSeconds"))
+    features = model.feature_extractor(audio)
+    # generate_segments' content frames: more than the window means a second window.
+    if features.shape[-1] - 1 > frames:
+        return None
+    multilingual = model.model.is_multilingual
+    tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe", language=header.get("language") if multilingual else "en")
+    # generate_segments' first prompt: the initial prompt as previous text.
+    text = header.get("prompt")
+    previous = tokenizer.encode(" " + text.strip()) if text else []
+    prompt = model.get_prompt(tokenizer, previous, without_timestamps=opts["without_timestamps"], prefix=opts["prefix"], hotwords=opts["hotwords"])
+    plan = {"features": features, "tokenizer": tokenizer, "prompt": prompt}
+    return (frames, word_timestamps, prompt.index(tokenizer.sot)), plan
+
+
+def transcribe_defaults():
+    """The decoding options `WhisperModel.transcribe` uses when the worker does not set them (its signature's)."""
+    import inspect
+
+    from faster_whisper import WhisperModel
+
+    params = inspect.signature(WhisperModel.transcribe).parameters.values()
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+def decode_group(model, members, frames, word_timestamps, opts):
+    """Decodes items of one encoder window together: per item a result, or None to decode it alone."""
+    import ctranslate2
+    import numpy as np
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.transcribe import Segment, Word, get_compression_ratio, get_suppressed_tokens
+    from faster_whisper.utils import get_end
+
+    temperatures = opts["temperature"] if isinstance(opts["temperature"], (list, tuple)) else [opts["temperature"]]
+    if temperatures[0] != 0:
+        return [None] * len(members)
+    features = [plan["features"] for *_, plan in members]
+    # The single path's first window: features[:, :segment_size] padded to the encoder window.
+    sizes = [f.shape[-1] - 1 for f in features]
+    batch = np.stack([pad_or_trim(f[:, :size], frames) for f, size in zip(features, sizes)])
+    encoder_output = model.encode(batch)
+    tokenizers = [plan["tokenizer"] for *_, plan in members]
+    prompts = [plan["prompt"] for *_, plan in members]
+    suppress = opts["suppress_tokens"]
+    suppress = get_suppressed_tokens(tokenizers[0], list(suppress)) if suppress else suppress
+    generated = model.model.generate(
+        encoder_output,
+        prompts,
+        beam_size=int(members[0][1].get("beamSize", 1)),
+        patience=opts["patience"],
+        length_penalty=opts["length_penalty"],
+        repetition_penalty=opts["repetition_penalty"],
+        no_repeat_ngram_size=opts["no_repeat_ngram_size"],
+        max_length=model.max_length,
+        return_scores=True,
+        return_no_speech_prob=True,
+        suppress_blank=opts["suppress_blank"],
+        suppress_tokens=suppress,
+        max_initial_timestamp_index=int(round(opts["max_initial_timestamp"] / model.time_precision)),
+    )
+    host_output = np.asarray(encoder_output) if word_timestamps else None
+    cr_max, logprob_min, no_speech_max = opts["compression_ratio_threshold"], opts["log_prob_threshold"], opts["no_speech_threshold"]
+    out = []
+    for k, (result, tokenizer, size, (_, _, audio, _)) in enumerate(zip(generated, tokenizers, sizes, members)):
+        tokens = result.sequences_ids[0]
+        avg_logprob = result.scores[0] * (len(tokens) ** opts["length_penalty"]) / (len(tokens) + 1)
+        compression_ratio = get_compression_ratio(tokenizer.decode(tokens).strip())
+        # generate_with_fallback's test for trying the next temperature.
+        needs_fallback = (cr_max is not None and compression_ratio > cr_max) or (logprob_min is not None and avg_logprob < logprob_min)
+        silence = no_speech_max is not None and result.no_speech_prob > no_speech_max
+        if needs_fallback and not (silence and logprob_min is not None and avg_logprob < logprob_min):
+            out.append(None)
+            continue
+        segments = []
+        # generate_segments' no-speech skip (the window yields nothing) unless the log probability is high enough.
+        if not (silence and not (logprob_min is not None and avg_logprob > logprob_min)):
+            current, seek, single_timestamp_ending = model._split_segments_by_timestamps(
+                tokenizer=tokenizer,
+                tokens=tokens,
+                time_offset=0.0,
+                segment_size=size,
+                segment_duration=size * model.feature_extractor.time_per_frame,
+                seek=0,
+            )
+            if word_timestamps:
+                item_output = np.ascontiguousarray(host_output[k : k + 1])
+                model.add_word_timestamps(
+                    [current],
+                    tokenizer,
+                    ctranslate2.StorageView.from_array(item_output),
+                    size,
+                    opts["prepend_punctuations"],
+                    opts["append_punctuations"],
+                    last_speech_timestamp=0.0,
+                )
+                last_word_end = get_end(current)
+                if not single_timestamp_ending and last_word_end is not None and last_word_end > 0:
+                    seek = round(last_word_end * model.frames_per_second)
+            if seek < size:
+                out.append(None)
+                continue
+            for seg in current:
+                text = tokenizer.decode(seg["tokens"])
+                if seg["start"] == seg["end"] or not text.strip():
+                    continue
+                words = [Word(**w) for w in seg["words"]] if word_timestamps else None
+                segments.append(
+                    Segment(
+                        id=len(segments) + 1,
+                        seek=0,
+                        start=seg["start"],
+                        end=seg["end"],
+                        text=text,
+                        tokens=seg["tokens"],
+                        avg_logprob=avg_logprob,
+                        compression_ratio=compression_ratio,
+                        no_speech_prob=result.no_speech_prob,
+                        words=words,
+                        temperature=0.0,
+                    )
+                )
+        out.append(result_message(segments, word_timestamps, tokenizer.language_code, 1, audio.size))
+    return out
 
 
 def watch_parent():
@@ -289,12 +497,15 @@ def serve(args):
         if op == "ping":
             channel.send({"type": "pong", "id": rid})
             continue
-        if op != "transcribe":
+        if op not in ("transcribe", "transcribe_batch"):
             channel.send({"type": "error", "id": rid, "code": "INVALID_STATE", "message": f"unknown op {op!r}"})
             continue
         t0 = time.perf_counter()
         try:
-            result = transcribe(model, header, payload)
+            if op == "transcribe":
+                result = transcribe(model, header, to_float32(payload, header.get("format", "s16le")))
+            else:
+                result = transcribe_batch(model, header, payload)
         except ValueError as exc:
             channel.send({"type": "error", "id": rid, "code": "INVALID_AUDIO", "message": str(exc)})
             continue
@@ -302,7 +513,8 @@ def serve(args):
             log("ERROR", f"request {rid} failed: {type(exc).__name__}: {exc}")
             channel.send({"type": "error", "id": rid, "code": "INFERENCE_FAILED", "message": f"{type(exc).__name__}: {exc}"})
             continue
-        result.update({"type": "result", "id": rid, "inferMs": round((time.perf_counter() - t0) * 1000.0, 3)})
+        kind = "result" if op == "transcribe" else "result_batch"
+        result.update({"type": kind, "id": rid, "inferMs": round((time.perf_counter() - t0) * 1000.0, 3)})
         channel.send(result)
 
 
