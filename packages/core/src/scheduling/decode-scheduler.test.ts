@@ -151,18 +151,21 @@ describe('DecodeScheduler', () => {
     expect(s.stats().batchSizes).toEqual({ '1': 2, '3': 1 });
   });
 
-  it('fills a batch with partials when every waiting final fits in it', async () => {
+  it('batches finals with finals and partials with partials', async () => {
     const engine = new GatedEngine(3);
     const s = new DecodeScheduler(engine, { batchWindowMs: 0 });
     const first = submit(s, 'first', 'final', {});
     await until(() => engine.waiting === 1);
-    const rest = [submit(s, 'p1', 'partial', {}), submit(s, 'f1', 'final', {})];
+    const rest = [submit(s, 'p1', 'partial', {}), submit(s, 'f1', 'final', {}), submit(s, 'a1', 'ahead', {})];
     engine.release();
     await first;
     await until(() => engine.waiting === 1);
-    expect(engine.calls[1]).toEqual(['f1', 'p1']);
+    expect(engine.calls[1]).toEqual(['f1']);
     engine.release();
-    await expect(Promise.all(rest)).resolves.toEqual([[segment('p1')], [segment('f1')]]);
+    await until(() => engine.waiting === 1);
+    expect(engine.calls[2]).toEqual(['a1', 'p1']);
+    engine.release();
+    await expect(Promise.all(rest)).resolves.toEqual([[segment('p1')], [segment('f1')], [segment('a1')]]);
   });
 
   it('waits the batch window for other active streams, but a lone stream never waits', async () => {

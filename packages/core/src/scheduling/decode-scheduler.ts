@@ -102,8 +102,8 @@ function isOptional(p: Pending): boolean {
  * upload pieces — onto its engine, one engine call at a time: finals first, then oldest first; partials and
  * decode-aheads are skipped (rejected with `ABORTED`) when finals are waiting that the next call cannot carry,
  * or when they waited past `optionalMaxWaitMs`. With a provider that implements `decodeBatch`, the waiting
- * utterances go to the engine together, up to the batch size; an idle engine waits a short window for other
- * active streams' utterances, never for a lone stream's.
+ * utterances go to the engine together, up to the batch size (finals with finals, partials with partials); an
+ * idle engine waits a short window for other active streams' utterances, never for a lone stream's.
  */
 export class DecodeScheduler {
   private readonly settings: DecodeSchedulerSettings;
@@ -268,7 +268,9 @@ export class DecodeScheduler {
     }
     const batch: Pending[] = [];
     const rest: Pending[] = [];
-    for (const p of this.queue) (p.method === 'decode' && batch.length < this.batchCap ? batch : rest).push(p);
+    // Finals go without partials: on a CPU every utterance in a call adds to its time, and a final is waited for.
+    const fits = (p: Pending) => p.method === 'decode' && isOptional(p) === isOptional(head) && batch.length < this.batchCap;
+    for (const p of this.queue) (fits(p) ? batch : rest).push(p);
     this.queue = rest;
     return batch;
   }
