@@ -4,7 +4,8 @@
 //
 //   node bench/run.mjs [--only rtf,latency,concurrency,cold-start,memory,vad,registry] [--quick]
 //                      [--providers faster-whisper,whisper-cpp] [--runs 5] [--beam 5] [--wav FILE.wav]
-//                      [--memory-minutes 1] [--max-streams 6] [--concurrency-seconds 30] [--utterances 4]
+//                      [--memory-minutes 1] [--concurrency-streams 1,2,4,6,8,10,12] [--max-streams 12]
+//                      [--concurrency-seconds 30] [--speech-dir DIR] [--utterances 4]
 //                      [--partials-off-too] [--endpoints 0.3,0.5,0.8] [--vad-options JSON] [--out bench/results]
 //
 // Every timing is the median of ≥ 5 runs with min–max; ratios are taken within one run of this script (the
@@ -30,13 +31,15 @@ const { values: args } = parseArgs({
   options: {
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
-    providers: { type: 'string', default: 'faster-whisper,whisper-cpp' },
+    providers: { type: 'string' },
     runs: { type: 'string', default: '5' },
     beam: { type: 'string', default: '5' },
     wav: { type: 'string' },
     'memory-minutes': { type: 'string' },
+    'concurrency-streams': { type: 'string' },
     'max-streams': { type: 'string' },
     'concurrency-seconds': { type: 'string' },
+    'speech-dir': { type: 'string' },
     utterances: { type: 'string' },
     'partials-off-too': { type: 'boolean', default: false },
     endpoints: { type: 'string' },
@@ -50,20 +53,31 @@ for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknow
 const quick = args.quick;
 const opts = {
   quick,
-  providers: args.providers.split(',').map((s) => s.trim()),
+  providers: (args.providers ?? 'faster-whisper,whisper-cpp').split(',').map((s) => s.trim()),
+  // The sweep costs minutes per provider: the embedded default alone unless --providers says otherwise.
+  concurrencyProviders: (args.providers ?? 'faster-whisper').split(',').map((s) => s.trim()),
   runs: Math.max(5, Number(args.runs)),
   beam: Number(args.beam),
   wav: args.wav,
   python: args.python ?? findProjectPython(repoRoot),
   memoryMinutes: Number(args['memory-minutes'] ?? (quick ? 0.25 : 1)),
-  maxStreams: Number(args['max-streams'] ?? (quick ? 4 : 6)),
+  // The concurrency sweep's stream counts (--quick: 1, 2, 4), capped by --max-streams.
+  concurrencyStreams: (args['concurrency-streams'] ?? (quick ? '1,2,4' : '1,2,4,6,8,10,12'))
+    .split(',')
+    .map(Number)
+    .filter((n) => n <= Number(args['max-streams'] ?? Infinity))
+    .sort((a, b) => a - b),
   concurrencySeconds: Number(args['concurrency-seconds'] ?? (quick ? 15 : 30)),
+  speechDir: args['speech-dir'] && path.resolve(args['speech-dir']),
   utterances: Number(args.utterances ?? (quick ? 2 : 4)),
   partialsOffToo: args['partials-off-too'],
   endpoints: args.endpoints ? args.endpoints.split(',').map(Number) : undefined,
   vadOptions: args['vad-options'] ? JSON.parse(args['vad-options']) : undefined,
   log: (m) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`),
 };
+if (opts.concurrencyStreams.length === 0 || opts.concurrencyStreams.some((n) => !Number.isInteger(n) || n < 1)) {
+  throw new Error(`--concurrency-streams / --max-streams: need stream counts ≥ 1, got [${opts.concurrencyStreams.join(', ')}]`);
+}
 
 const runners = {
   rtf: rtfSection,
