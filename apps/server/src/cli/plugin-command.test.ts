@@ -44,7 +44,7 @@ describe('echopanel plugin new', () => {
     expect(kit.code).toBe(0);
     expect(kit.stdout).toMatch(/^PASS {2}transcribes-speech +\(\d+ ms\) {2}pooled WER 0\.0 % over 58 words of DTMF keys \(bound 5\.0 %\)$/m);
     expect(kit.stdout).toMatch(/^SKIP {2}unavailable-reasons +\(\d+ ms\) {2}declared by the provider's kit options: /m);
-    expect(kit.stdout.trim().split('\n').at(-1)).toBe('tones: 14 passed, 0 failed, 2 skipped (corpus: DTMF keys)');
+    expect(kit.stdout.trim().split('\n').at(-1)).toBe('tones: 14 passed, 0 failed, 3 skipped (corpus: DTMF keys)');
   });
 
   it('inside the workspace (packages/…): workspace ranges, and npm test passes without an install', async () => {
@@ -85,7 +85,7 @@ describe('echopanel plugin test', () => {
     expect(r.stdout).toMatch(/^FAIL {2}unload-during-stream +\(\d+ ms\) {2}the stream ended without an error/m);
     const lines = cliLines(r.stderr);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^echopanel: CONFORMANCE_FAILED: acme-echo failed \d+ of 16 conformance checks: load-unload, transcribes-speech, .*silence.*unload-during-stream$/);
+    expect(lines[0]).toMatch(/^echopanel: CONFORMANCE_FAILED: acme-echo failed \d+ of 17 conformance checks: load-unload, transcribes-speech, .*silence.*unload-during-stream$/);
   });
 
   it('--skip declares a check the plugin does not claim, with its reason; a bad --skip is INVALID_CONFIG', async () => {

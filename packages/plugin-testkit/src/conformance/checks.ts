@@ -7,7 +7,7 @@ import {
 } from '@echopanel/plugin-api';
 import { silence } from '../speech.js';
 import { RECOGNIZABLE_WER } from '../transcript-pool.js';
-import { wordErrorRate } from '../wer.js';
+import { normalizeTranscript, wordErrorRate } from '../wer.js';
 import { wholeCorpus } from './corpus.js';
 import {
   CheckSkipped,
@@ -122,6 +122,10 @@ export const CHECKS: readonly ConformanceCheck[] = [
       }
       if (caps.decode && typeof provider.decode !== 'function') fail('capabilities.decode is set but there is no decode() method');
       if (caps.recording && typeof provider.decodeRecording !== 'function') fail('capabilities.recording is set but there is no decodeRecording() method');
+      if (caps.maxBatchSize !== undefined && !(Number.isInteger(caps.maxBatchSize) && caps.maxBatchSize >= 1)) {
+        fail(`capabilities.maxBatchSize is ${JSON.stringify(caps.maxBatchSize)}, not a whole number ≥ 1`);
+      }
+      if ((caps.maxBatchSize ?? 1) > 1 && typeof provider.decodeBatch !== 'function') fail('capabilities.maxBatchSize is above 1 but there is no decodeBatch() method');
       c.state.provider = provider;
       return `capabilities ${JSON.stringify(caps)}`;
     },
@@ -355,6 +359,32 @@ export const CHECKS: readonly ConformanceCheck[] = [
       const none = await p.decode!(new Int16Array(0), { sampleRate: SAMPLE_RATE });
       if (finalText(none)) fail(`decode of no samples gave ${quote(finalText(none))}`);
       return `WER ${pct(w)}, times offset by 100 s`;
+    },
+  },
+  {
+    id: 'decode-batch',
+    title: 'decodeBatch() (when capabilities.maxBatchSize > 1) gives each utterance, in order, the words decode() gives it alone',
+    needs: 'engine',
+    async run(c) {
+      const p = engine(c);
+      const max = p.capabilities.maxBatchSize ?? 1;
+      if (max <= 1) throw new CheckSkipped('capabilities.maxBatchSize is not above 1');
+      const utterances = corpusOf(c).utterances.slice(0, max);
+      const items = utterances.map((u, i) => ({ pcm: u.samples, opts: { sampleRate: SAMPLE_RATE, offsetSeconds: 100 * i } }));
+      const batched = await p.decodeBatch!(items);
+      if (!Array.isArray(batched) || batched.length !== items.length) {
+        fail(`decodeBatch of ${items.length} utterances resolved with ${Array.isArray(batched) ? batched.length : typeof batched} results`);
+      }
+      batched.forEach((segments, i) => timesInside(segments, seconds(items[i].pcm), `decodeBatch item ${i} (offset ${100 * i} s)`, 100 * i));
+      const words = (segments: readonly Segment[]) => normalizeTranscript(finalText(segments)).join(' ');
+      if (p.capabilities.decode && p.decode) {
+        for (const [i, item] of items.entries()) {
+          const alone = await p.decode(item.pcm, item.opts);
+          if (words(alone) !== words(batched[i])) fail(`item ${i}: decodeBatch heard ${quote(finalText(batched[i]))} where decode alone heard ${quote(finalText(alone))}`);
+        }
+      }
+      const same = p.capabilities.decode ? ', the words decode() gives each alone' : '';
+      return pooledWithin(utterances.map((u) => u.text).join(' '), batched.map(finalText).join(' '), c.werBound, `${items.length} utterances in one call${same}; WER `);
     },
   },
   {

@@ -16,6 +16,7 @@ export const CONFORMANCE_CHECKS = [
   'cancellation',
   'error-codes',
   'decode',
+  'decode-batch',
   'decode-recording',
   'unload-during-stream',
 ] as const;

@@ -1,15 +1,32 @@
 // A provider with the flaws the kit must catch, each switched on by config: the DTMF template with one thing wrong.
-import { defineProvider, PLUGIN_API_VERSION, type PluginContext, type Segment, type TranscribeOptions } from '@echopanel/plugin-api';
+import {
+  type DecodeBatchItem,
+  defineProvider,
+  PLUGIN_API_VERSION,
+  type PluginContext,
+  type ProviderCapabilities,
+  type Segment,
+  type TranscribeOptions,
+} from '@echopanel/plugin-api';
 import { z } from 'zod';
 import { DtmfProvider } from '../../../template/src/provider.js';
 
-export const FLAWS = ['reversed-finals', 'revised-finals', 'ignores-abort', 'text-on-silence', 'uncoded-errors', 'survives-unload', 'unavailable-without-hint'] as const;
+export const FLAWS = ['reversed-finals', 'revised-finals', 'ignores-abort', 'text-on-silence', 'uncoded-errors', 'survives-unload', 'unavailable-without-hint', 'batch-reordered'] as const;
 export type Flaw = (typeof FLAWS)[number];
 
 const ENGINE_CONFIG = { minToneMs: 40, pauseSeconds: 0.4 };
 
 class BrokenProvider extends DtmfProvider {
   override readonly name = 'broken';
+  override readonly capabilities: ProviderCapabilities = {
+    streaming: true,
+    partialResults: false,
+    wordTimestamps: false,
+    languages: 'multilingual',
+    devices: ['cpu'],
+    decode: true,
+    maxBatchSize: 4,
+  };
 
   constructor(
     private readonly flaw: Flaw | undefined,
@@ -21,6 +38,15 @@ class BrokenProvider extends DtmfProvider {
   override async availability() {
     if (this.flaw === 'unavailable-without-hint') return { available: false, reason: 'no license key' };
     return super.availability();
+  }
+
+  async decodeBatch(items: readonly DecodeBatchItem[]): Promise<Segment[][]> {
+    const results = await Promise.all(items.map((item) => this.decode(item.pcm, item.opts)));
+    // Results in the wrong order, each still at its own item's offset: the words belong to other utterances.
+    if (this.flaw === 'batch-reordered') {
+      return results.reverse().map((segments, i) => segments.map((s) => ({ ...s, start: items[i].opts.offsetSeconds ?? 0, end: items[i].opts.offsetSeconds ?? 0 })));
+    }
+    return results;
   }
 
   override async *transcribe(audio: AsyncIterable<Int16Array>, opts: TranscribeOptions): AsyncIterable<Segment> {
