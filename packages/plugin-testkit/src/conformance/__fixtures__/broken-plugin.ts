@@ -18,21 +18,15 @@ const ENGINE_CONFIG = { minToneMs: 40, pauseSeconds: 0.4 };
 
 class BrokenProvider extends DtmfProvider {
   override readonly name = 'broken';
-  override readonly capabilities: ProviderCapabilities = {
-    streaming: true,
-    partialResults: false,
-    wordTimestamps: false,
-    languages: 'multilingual',
-    devices: ['cpu'],
-    decode: true,
-    maxBatchSize: 4,
-  };
 
   constructor(
     private readonly flaw: Flaw | undefined,
     private readonly context: PluginContext,
   ) {
     super(ENGINE_CONFIG, context);
+    // The template's capabilities, and batches (decodeBatch below).
+    const capabilities: ProviderCapabilities = { ...this.capabilities, maxBatchSize: 4 };
+    Object.defineProperty(this, 'capabilities', { value: capabilities, enumerable: true });
   }
 
   override async availability() {
