@@ -448,6 +448,9 @@ export class ModelManager implements HostProvider {
       () => ac.abort(new EchoPanelError('INIT_TIMEOUT', `loading ${provider.name} took longer than ${timeoutMs} ms; the load was cancelled`)),
       timeoutMs,
     );
+    // The load's own work keeps the process alive while it runs; its time limit alone must not (a process that is
+    // done otherwise, e.g. a test run after a recovery attempt, would wait out the whole initTimeoutMs).
+    timer.unref();
     const aborted = new Promise<never>((_, reject) => ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true }));
     aborted.catch(() => undefined);
     let phase = 'load';
