@@ -71,6 +71,17 @@ describe('decodeBatch (real faster-whisper worker, tiny.en, beam 5)', () => {
     expect(words(batched)[0].length).toBeGreaterThan(10);
   });
 
+  it('a worker killed during a batch: restarted, the batch retried once, the same words', async () => {
+    const items: DecodeBatchItem[] = speech.slice(0, 4).map((s) => ({ pcm: s.samples, opts: { sampleRate: 16000 } }));
+    const expected = (await provider.decodeBatch(items)).map(text);
+    const { workerPid, restarts } = provider.health();
+    const retried = provider.decodeBatch(items);
+    process.kill(workerPid!, 'SIGKILL');
+    expect((await retried).map(text)).toEqual(expected);
+    expect(provider.health().restarts).toBe(restarts! + 1);
+    expect(provider.health().workerPid).not.toBe(workerPid);
+  });
+
   it('declares its batch size from the config; 1 turns batching off', () => {
     expect(provider.capabilities.maxBatchSize).toBe(8);
     expect(makeProvider({ maxBatchSize: 1 }).capabilities.maxBatchSize).toBe(1);
