@@ -7,13 +7,17 @@
 // If that build fails, or the CPU lacks the features, it rebuilds the portable variant instead, so an install
 // always ends with a working addon.
 //
-// It also applies two small, idempotent fixes to smart-whisper's binding (src/binding/model.cc) before building:
+// It also applies small, idempotent patches to smart-whisper's sources before building:
 //   1. `whisper_context_params` was left uninitialised (only `use_gpu` set): flash_attn / dtw fields held stack
 //      garbage. Now it starts from whisper_context_default_params().
 //   2. A failed model load called whisper_print_timings(NULL) and crashed the process. Now it reports the error.
 //   3. Every inference allocates a whisper_state (~170 MB of compute buffers and caches) on a libuv thread and
 //      frees it after; glibc keeps much of that in per-thread arenas, so RSS grew ~50 MB per inference up to
 //      several hundred MB. malloc_trim(0) after freeing a state or a model hands it back (glibc only).
+//   4. The native build compiles ggml's llamafile sgemm (tinyBLAS, upstream's default, left out of smart-whisper's
+//      source list) and routes the encoder's two slow matrix products through it: the attention's K·Q (a permuted,
+//      non-contiguous Q) and the convolutions (f16 im2col x f16 kernel) fell back to one dot product per row.
+//      Measured (tiny.en, 2 threads, encoder of a 20 s window): 566 → 370 ms, same words on 10 real recordings.
 //
 // Usage:
 //   node scripts/build-smart-whisper.mjs [--variant auto|native|portable] [--force] [--keep <dir>] [--check]
@@ -99,6 +103,67 @@ const PATCHES = [
     file: 'src/binding/model.cc',
     find: '#include "model.h"\n',
     replace: '#include "model.h"\n#if defined(__GLIBC__)\n#include <malloc.h> // echopanel: malloc_trim\n#endif\n',
+  },
+  // 4. llamafile sgemm (used only where GGML_USE_LLAMAFILE is defined: the native build).
+  {
+    file: 'dist/build.js',
+    find: '      "whisper.cpp/ggml/src/ggml-aarch64.c"\n    ],',
+    replace: '      "whisper.cpp/ggml/src/ggml-aarch64.c",\n      "whisper.cpp/ggml/src/sgemm.cpp"\n    ],',
+  },
+  {
+    file: 'whisper.cpp/ggml/src/ggml.c',
+    find: '#include <llamafile/sgemm.h>\n',
+    replace: '#include "sgemm.h" // echopanel: vendored beside ggml.c, not in llamafile/\n',
+  },
+  {
+    file: 'whisper.cpp/ggml/src/sgemm.cpp',
+    find: '#include "ggml-impl.h"\n#include "ggml-quants.h"\n',
+    replace: '#include "ggml-impl.h"\n#include "ggml-cpu-impl.h" // echopanel: GGML_FP16_TO_FP32 and the SIMD headers live here now\n#include "ggml-quants.h"\n',
+  },
+  {
+    file: 'whisper.cpp/src/whisper.cpp',
+    find: '                struct ggml_tensor * KQ = ggml_mul_mat(ctx0, K, Q);\n\n                struct ggml_tensor * KQ_soft_max = ggml_soft_max_ext(ctx0, KQ, nullptr, KQscale, 0.0f);\n\n                struct ggml_tensor * V =\n                    ggml_cpy(ctx0,',
+    replace: [
+      '                // echopanel: a contiguous Q lets sgemm take this product (a permuted one falls back to per-row dot products)',
+      '                struct ggml_tensor * KQ = ggml_mul_mat(ctx0, K, ggml_cont(ctx0, Q));',
+      '',
+      '                struct ggml_tensor * KQ_soft_max = ggml_soft_max_ext(ctx0, KQ, nullptr, KQscale, 0.0f);',
+      '',
+      '                struct ggml_tensor * V =',
+      '                    ggml_cpy(ctx0,',
+    ].join('\n'),
+  },
+  {
+    file: 'whisper.cpp/src/whisper.cpp',
+    find: 'static struct ggml_cgraph * whisper_build_graph_conv(',
+    replace: [
+      '// echopanel: with sgemm, a 1-D convolution as an f32 im2col x f32 kernel product (ggml_conv_1d\'s f16 x f16 product',
+      '// has no sgemm kernel on x86 and took a quarter of the encoder\'s time).',
+      'static struct ggml_tensor * echopanel_conv_1d_ph(struct ggml_context * ctx, struct ggml_tensor * a, struct ggml_tensor * b, int s0, int d0) {',
+      '#if defined(GGML_USE_LLAMAFILE)',
+      '    struct ggml_tensor * im2col = ggml_im2col(ctx, a, b, s0, 0, a->ne[0] / 2, 0, d0, 0, false, GGML_TYPE_F32);',
+      '    struct ggml_tensor * k = ggml_cpy(ctx, a, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, a->ne[0], a->ne[1], a->ne[2]));',
+      '    struct ggml_tensor * result = ggml_mul_mat(ctx,',
+      '            ggml_reshape_2d(ctx, im2col, im2col->ne[0], im2col->ne[2] * im2col->ne[1]),',
+      '            ggml_reshape_2d(ctx, k, k->ne[0] * k->ne[1], k->ne[2]));',
+      '    return ggml_reshape_3d(ctx, result, im2col->ne[1], a->ne[2], im2col->ne[2]);',
+      '#else',
+      '    return ggml_conv_1d_ph(ctx, a, b, s0, d0);',
+      '#endif',
+      '}',
+      '',
+      'static struct ggml_cgraph * whisper_build_graph_conv(',
+    ].join('\n'),
+  },
+  {
+    file: 'whisper.cpp/src/whisper.cpp',
+    find: '            cur = ggml_conv_1d_ph(ctx0, model.e_conv_1_w, mel, 1, 1);\n',
+    replace: '            cur = echopanel_conv_1d_ph(ctx0, model.e_conv_1_w, mel, 1, 1);\n',
+  },
+  {
+    file: 'whisper.cpp/src/whisper.cpp',
+    find: '            cur = ggml_conv_1d_ph(ctx0, model.e_conv_2_w, cur, 2, 1);\n',
+    replace: '            cur = echopanel_conv_1d_ph(ctx0, model.e_conv_2_w, cur, 2, 1);\n',
   },
 ];
 
@@ -218,7 +283,8 @@ function chooseVariant(requested) {
     if (requested === 'native') fail(`this CPU lacks ${missing.join(', ')}; use --variant portable`);
     return [portable(`CPU lacks ${missing.join(', ')}`)];
   }
-  const simd = ['-mavx', '-mavx2', '-mfma', '-mf16c'];
+  // GGML_USE_LLAMAFILE: ggml's sgemm (tinyBLAS) kernels for the big matrix products, as upstream builds have it.
+  const simd = ['-mavx', '-mavx2', '-mfma', '-mf16c', '-DGGML_USE_LLAMAFILE'];
   // ggml of this vintage has AVX-512 paths for its f16/f32 dot products; use them when the CPU has them.
   if (['avx512f', 'avx512dq', 'avx512bw', 'avx512vl'].every((x) => f.has(x)) && process.env.ECHOPANEL_WHISPER_AVX512 !== '0') {
     simd.push('-mavx512f', '-mavx512dq', '-mavx512bw', '-mavx512vl');
