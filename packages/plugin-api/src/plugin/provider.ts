@@ -20,6 +20,11 @@ export interface ProviderCapabilities {
   readonly recording?: boolean;
   /** Most utterances one {@link ASRProvider.decodeBatch} call takes; implements it when above 1. */
   readonly maxBatchSize?: number;
+  /**
+   * One-shot calls (`decode`, `decodeBatch`, `decodeRecording`) the provider runs at the same time, e.g. one per
+   * engine replica (default 1: the host makes them one after another).
+   */
+  readonly parallelDecodes?: number;
 }
 
 /** Whether a provider can run here, and if not exactly why and how to fix it. */
