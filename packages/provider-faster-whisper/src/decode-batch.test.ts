@@ -128,7 +128,7 @@ describe('transcribe_batch (the worker op)', () => {
       const decoded = [result.items[0], result.items[2]].map((item) => ('error' in item ? item.error.message : item.segments.map((s) => s.text).join(' ')));
       expect(decoded[0]).toMatch(/Stella/);
       expect(decoded[1]).toMatch(/station/);
-      // The two good items shared one encoder + generate call.
+      // The two good items shared one generate call.
       expect([result.items[0], result.items[2]].map((item) => ('batchSize' in item ? item.batchSize : 0))).toEqual([2, 2]);
       expect(await next('pong')).toMatchObject({ id: 2 });
       expect(child.exitCode).toBeNull();

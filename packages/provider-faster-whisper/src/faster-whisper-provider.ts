@@ -186,9 +186,9 @@ export class FasterWhisperProvider implements ASRProvider {
   }
 
   /**
-   * Utterances decoded together in the worker (one encoder call and one `generate` per encoder window), each
-   * with the words `decode` gives it; more than `maxBatchSize` items go in several calls. Item signals are not
-   * read.
+   * Utterances decoded together in the worker (one `generate` per encoder window, word-timestamp setting and
+   * prompt length), each with the words `decode` gives it; more than `maxBatchSize` items go in several calls.
+   * Item signals are not read.
    */
   async decodeBatch(items: readonly DecodeBatchItem[]): Promise<Segment[][]> {
     for (const item of items) assertSampleRate(item.opts.sampleRate, SAMPLE_RATE, this.name);
