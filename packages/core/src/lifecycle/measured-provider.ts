@@ -99,6 +99,7 @@ export class MeasuredProvider implements HostProvider {
           ? { decodeBatch: (items) => this.oneShot(() => inner.decodeBatch!(items), items.reduce((s, i) => s + seconds(i.pcm, i.opts), 0)) }
           : {}),
         ...(inner.capabilities.maxBatchSize !== undefined ? { maxBatchSize: inner.capabilities.maxBatchSize } : {}),
+        ...(inner.capabilities.parallelDecodes !== undefined ? { parallelDecodes: inner.capabilities.parallelDecodes } : {}),
       },
       options.scheduler,
       { logger: (options.logger ?? silentLogger).child({ component: 'decode-scheduler' }), now: this.now },

@@ -11,6 +11,7 @@ class GatedEngine implements SchedulerEngine {
   constructor(
     readonly maxBatchSize = 1,
     private readonly failBatches = false,
+    readonly parallelDecodes = 1,
   ) {}
 
   decode = async (pcm: Int16Array, opts: DecodeOptions): Promise<Segment[]> => {
@@ -229,6 +230,28 @@ describe('DecodeScheduler', () => {
       await Promise.all(all);
       expect(engine.calls).toEqual([['a'], ['b']]);
     }
+  });
+
+  it('runs as many calls at once as the provider takes, one slot kept from partials', async () => {
+    const engine = new GatedEngine(1, false, 2);
+    const s = new DecodeScheduler(engine, { batching: false });
+    const [a, b, c] = [{}, {}, {}];
+    const partialA = submit(s, 'a-partial', 'partial', a);
+    await until(() => engine.waiting === 1);
+    // The second slot is the finals': another stream's partial waits for the first slot.
+    const partialB = submit(s, 'b-partial', 'partial', b);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(engine.waiting).toBe(1);
+    const finalC = submit(s, 'c-final', 'final', c);
+    await until(() => engine.waiting === 2);
+    expect(engine.calls).toEqual([['a-partial'], ['c-final']]);
+    engine.release();
+    await partialA;
+    await until(() => engine.waiting === 2);
+    expect(engine.calls.at(-1)).toEqual(['b-partial']);
+    engine.release();
+    engine.release();
+    await expect(Promise.all([partialB, finalC])).resolves.toEqual([[segment('b-partial')], [segment('c-final')]]);
   });
 
   it('reports the engine load of finals: busy time plus what waits, over wall time', async () => {

@@ -51,6 +51,8 @@ export interface SchedulerEngine {
   decodeBatch?(items: readonly DecodeBatchItem[]): Promise<Segment[][]>;
   /** What the provider declares it takes per `decodeBatch` call. */
   readonly maxBatchSize?: number;
+  /** Calls the provider runs at once. */
+  readonly parallelDecodes?: number;
 }
 
 /** What `/health` and `/metrics` show of the scheduler. */
@@ -99,7 +101,8 @@ function isOptional(p: Pending): boolean {
 
 /**
  * Orders every one-shot decode of one provider — all its streams' finals, partials and decode-aheads, and
- * upload pieces — onto its engine, one engine call at a time: finals first, then oldest first; partials and
+ * upload pieces — onto its engine, as many calls at a time as it runs (`parallelDecodes`, one slot of them
+ * kept from partials): finals first, then oldest first; partials and
  * decode-aheads are skipped (rejected with `ABORTED`) when finals are waiting that the next call cannot carry,
  * or when they waited past `optionalMaxWaitMs`. With a provider that implements `decodeBatch`, the waiting
  * utterances go to the engine together, up to the batch size (finals with finals, partials with partials); an
@@ -110,8 +113,11 @@ export class DecodeScheduler {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly batchCap: number;
+  /** Engine calls at once (the provider's `parallelDecodes`). */
+  private readonly parallel: number;
   private queue: Pending[] = [];
-  private running = false;
+  private inFlight = 0;
+  private optionalInFlight = 0;
   private scheduled = false;
   private readonly lastSubmit = new Map<object, number>();
   private readonly load: EngineLoad;
@@ -130,9 +136,10 @@ export class DecodeScheduler {
     this.settings = { ...DEFAULT_SCHEDULER_SETTINGS, ...settings };
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? (() => performance.now());
-    this.load = new EngineLoad(this.now);
     const cap = Math.min(this.settings.maxBatchSize, engine.maxBatchSize ?? 1);
     this.batchCap = this.settings.batching && engine.decodeBatch && cap > 1 ? Math.floor(cap) : 1;
+    this.parallel = Math.max(1, Math.floor(engine.parallelDecodes ?? 1));
+    this.load = new EngineLoad(this.now, this.parallel);
   }
 
   /** One utterance through the engine, in its turn (see the class). */
@@ -200,14 +207,14 @@ export class DecodeScheduler {
     });
   }
 
-  /** Starts the next engine call unless one runs or is about to. */
+  /** Starts the next engine calls unless every slot is taken or a start is about to happen. */
   private kick(latest?: Pending): void {
-    if (this.running || this.scheduled || this.queue.length === 0) return;
+    if (this.inFlight >= this.parallel || this.scheduled || this.queue.length === 0) return;
     this.scheduled = true;
     const wait = latest ? this.windowFor(latest) : 0;
     const go = () => {
       this.scheduled = false;
-      void this.dispatch();
+      this.dispatch();
     };
     // setImmediate even without a window: decodes submitted in the same tick join the same call.
     if (wait > 0) setTimeout(go, wait);
@@ -226,10 +233,18 @@ export class DecodeScheduler {
     return 0;
   }
 
-  private async dispatch(): Promise<void> {
-    const batch = this.take();
-    if (batch.length === 0) return;
-    this.running = true;
+  private dispatch(): void {
+    while (this.inFlight < this.parallel) {
+      const batch = this.take();
+      if (batch.length === 0) return;
+      void this.call(batch);
+    }
+  }
+
+  private async call(batch: Pending[]): Promise<void> {
+    const optional = isOptional(batch[0]);
+    this.inFlight++;
+    if (optional) this.optionalInFlight++;
     const started = this.now();
     for (const p of batch) this.waits[p.priority].push(started - p.enqueuedAt);
     this.calls++;
@@ -244,7 +259,8 @@ export class DecodeScheduler {
     }
     // Measured before anyone hears back, so a caller reading the stats sees its own decode in them.
     this.load.record(this.now() - started, essential, total);
-    this.running = false;
+    this.inFlight--;
+    if (optional) this.optionalInFlight--;
     batch.forEach((p, i) => settle(p, outcomes[i]));
     this.kick();
   }
@@ -260,8 +276,10 @@ export class DecodeScheduler {
       this.skip(p, behind ? 'the engine is behind on finals' : `it waited over ${this.settings.optionalMaxWaitMs} ms for the engine`);
       return false;
     });
+    // With several slots, one is always kept from partials: a final never waits for them to finish.
+    const optionalAllowed = this.parallel === 1 || this.optionalInFlight < this.parallel - 1;
     const head = this.queue[0];
-    if (!head) return [];
+    if (!head || (isOptional(head) && !optionalAllowed)) return [];
     if (head.method === 'decodeRecording' || this.batchCap <= 1) {
       this.queue.shift();
       return [head];

@@ -2,9 +2,9 @@
 const WINDOW_MS = 10_000;
 
 /**
- * The engine's load as the share of wall time it needs for the work that cannot be skipped (finals and
+ * The engine's load as the share of its time it needs for the work that cannot be skipped (finals and
  * recordings, not partials): its busy time on that work over the last 10 s plus the estimated time of what waits
- * for it. 1 means it needs all the time there is; above 1 it falls further behind every second. Unlike a
+ * for it, over wall time × the calls it runs at once. 1 means it needs all the time there is; above 1 it falls further behind every second. Unlike a
  * per-call RTF it grows with the number of streams sharing one engine.
  */
 export class EngineLoad {
@@ -13,7 +13,11 @@ export class EngineLoad {
   private msPerAudioSecond = 0;
   private readonly firstAt: number;
 
-  constructor(private readonly now: () => number) {
+  /** `slots`: engine calls that run at once (their busy times add up to at most slots × wall time). */
+  constructor(
+    private readonly now: () => number,
+    private readonly slots = 1,
+  ) {
     this.firstAt = now();
   }
 
@@ -32,7 +36,7 @@ export class EngineLoad {
     const span = Math.min(WINDOW_MS, Math.max(1000, this.now() - this.firstAt));
     let busy = 0;
     for (const r of this.runs) busy += r.ms;
-    return (busy + waitingAudioSeconds * this.msPerAudioSecond) / span;
+    return (busy + waitingAudioSeconds * this.msPerAudioSecond) / (span * this.slots);
   }
 
   private prune(): void {
