@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import {
   assertSampleRate,
@@ -43,9 +44,9 @@ const SAMPLE_RATE = 16000;
 const PROBE_TIMEOUT_MS = 60000;
 
 /**
- * faster-whisper (CTranslate2) in a resident Python worker. One worker per provider instance, one request
- * at a time (queue depth = backlog); a request past `inferenceTimeoutMs` or a dead worker gets the worker
- * killed and restarted and the chunk retried once.
+ * faster-whisper (CTranslate2) in a resident Python worker. One worker per provider instance, `parallelDecodes`
+ * requests at a time (queue depth = backlog); a request past `inferenceTimeoutMs` or a dead worker gets the
+ * worker killed and restarted and the chunk retried once.
  */
 export class FasterWhisperProvider implements ASRProvider {
   readonly name = 'faster-whisper';
@@ -68,6 +69,9 @@ export class FasterWhisperProvider implements ASRProvider {
   private beamSize: number;
   private chunkSeconds: number;
   private consecutiveRestarts = 0;
+  private restarting?: Promise<void>;
+  /** Requests the worker decodes at the same time (config `parallelDecodes`). */
+  private readonly parallel: number;
   /** Set after `maxRestarts` restarts in a row without a success; only an explicit `load()` clears it. */
   private gaveUp = false;
 
@@ -79,8 +83,9 @@ export class FasterWhisperProvider implements ASRProvider {
     this.modelRef = config.model;
     this.beamSize = config.beamSize;
     this.chunkSeconds = config.chunkSeconds;
+    this.parallel = config.parallelDecodes ?? Math.min(2, os.availableParallelism());
     this.runner = new EngineRunner({
-      concurrency: 1,
+      concurrency: this.parallel,
       timeoutMs: config.inferenceTimeoutMs,
       logger: this.logger,
       recover: (reason) => this.restartWorker(reason),
@@ -99,6 +104,7 @@ export class FasterWhisperProvider implements ASRProvider {
       decode: true,
       recording: true,
       maxBatchSize: this.config.maxBatchSize,
+      parallelDecodes: this.parallel,
     };
   }
 
@@ -229,7 +235,14 @@ export class FasterWhisperProvider implements ASRProvider {
         batchItemsShared: this.batchItemsShared,
         batchItemsAlone: this.batchItemsAlone,
         ...(ready
-          ? { modelPath: ready.model.path, device: ready.device, computeType: ready.computeType, workerLoadMs: ready.loadMs, versions: ready.versions }
+          ? {
+              modelPath: ready.model.path,
+              device: ready.device,
+              computeType: ready.computeType,
+              parallelDecodes: ready.parallel ?? 1,
+              workerLoadMs: ready.loadMs,
+              versions: ready.versions,
+            }
           : {}),
       },
     };
@@ -408,6 +421,7 @@ export class FasterWhisperProvider implements ASRProvider {
         device: this.config.device,
         computeType: this.config.computeType,
         cpuThreads: this.config.cpuThreads,
+        parallel: this.parallel,
         env: this.ctx.env,
         startTimeoutMs: this.config.startTimeoutMs,
         logger: this.logger,
@@ -442,7 +456,13 @@ export class FasterWhisperProvider implements ASRProvider {
   }
 
   /** EngineRunner's recovery: kill -9 the current worker, start a fresh one (bounded by `maxRestarts`). */
-  private async restartWorker(reason: EchoPanelError): Promise<void> {
+  private restartWorker(reason: EchoPanelError): Promise<void> {
+    // Requests decoded in parallel fail together when their worker dies: one restart serves them all.
+    this.restarting ??= this.replaceWorker(reason).finally(() => (this.restarting = undefined));
+    return this.restarting;
+  }
+
+  private async replaceWorker(reason: EchoPanelError): Promise<void> {
     this.consecutiveRestarts++;
     const old = this.worker;
     this.worker = undefined;

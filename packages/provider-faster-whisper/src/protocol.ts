@@ -24,6 +24,8 @@ export interface ReadyMessage {
   readonly device: string;
   readonly computeType: string;
   readonly cpuThreads: number;
+  /** Requests decoded at the same time. */
+  readonly parallel?: number;
   readonly notices: readonly string[];
   readonly versions: Readonly<Record<string, string>>;
 }

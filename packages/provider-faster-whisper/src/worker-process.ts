@@ -21,6 +21,8 @@ export interface WorkerStartOptions {
   readonly device: string;
   readonly computeType: string;
   readonly cpuThreads: number;
+  /** Requests the worker decodes at the same time. */
+  readonly parallel: number;
   /** The worker's whole environment (not merged with this process's). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Limit for spawn + model load + ready handshake. */
@@ -72,6 +74,8 @@ export class WorkerProcess {
       opts.computeType,
       '--cpu-threads',
       String(opts.cpuThreads),
+      '--parallel',
+      String(opts.parallel),
       ...(opts.sha256 ? ['--sha256', opts.sha256] : []),
     ];
     const child = execa(opts.pythonPath, args, {

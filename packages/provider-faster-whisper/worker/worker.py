@@ -1,4 +1,5 @@
-"""EchoPanel faster-whisper worker: one resident process, one model, requests answered in order.
+"""EchoPanel faster-whisper worker: one resident process, one model; requests answered in order, or with
+--parallel N up to N decoded at the same time (each answer carries its request's id).
 
 Protocol (designed for @echopanel/provider-faster-whisper; keep both sides in step):
 
@@ -43,6 +44,7 @@ import re
 import struct
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 
 
@@ -66,9 +68,13 @@ class Channel:
     def __init__(self, out, inp):
         self.out = out
         self.inp = inp
+        # Requests decoded in parallel answer from their own threads; one line at a time.
+        self.lock = threading.Lock()
 
     def send(self, message):
-        self.out.write((json.dumps(message, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8"))
+        line = (json.dumps(message, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
+        with self.lock:
+            self.out.write(line)
 
     def _read_exact(self, n):
         chunks = []
@@ -161,25 +167,36 @@ def encoder_frames(seconds):
     return frames if 0 < frames < WHISPER_FRAMES else WHISPER_FRAMES
 
 
-@contextlib.contextmanager
-def encoder_window(seconds):
-    """Runs the encoder on `seconds` of features instead of 30 (CTranslate2 takes any length up to 30 s).
+_window = threading.local()
+
+
+def install_encoder_window():
+    """Lets each request run the encoder on its own window instead of 30 s (CTranslate2 takes any length up to 30 s).
 
     faster-whisper pads every window's features to 30 s with `pad_or_trim` before encoding; a few seconds of
-    speech then pay for 30 s of encoder. The host asks for a shorter window only for audio that fits in it.
+    speech then pay for 30 s of encoder. The window is per thread, so requests decoded in parallel keep theirs.
     """
     import faster_whisper.transcribe as fwt
 
-    frames = encoder_frames(seconds)
     original = getattr(fwt, "pad_or_trim", None)
-    if frames == WHISPER_FRAMES or original is None:
-        yield
+    if original is None:
         return
-    fwt.pad_or_trim = lambda array, length=3000, axis=-1: original(array, length=min(length, frames), axis=axis)
+
+    def pad_or_trim(array, length=WHISPER_FRAMES, axis=-1):
+        return original(array, length=min(length, getattr(_window, "frames", WHISPER_FRAMES)), axis=axis)
+
+    fwt.pad_or_trim = pad_or_trim
+
+
+@contextlib.contextmanager
+def encoder_window(seconds):
+    """Runs this thread's encoder on `seconds` of features (see install_encoder_window); the host asks for a
+    shorter window only for audio that fits in it."""
+    _window.frames = encoder_frames(seconds)
     try:
         yield
     finally:
-        fwt.pad_or_trim = original
+        _window.frames = WHISPER_FRAMES
 
 
 def transcribe(model, header, audio):
@@ -450,14 +467,17 @@ def serve(args):
         device, compute_type, notices = plan_device(args.device, args.compute_type, cuda_devices)
         if device == "cuda" and cuda_devices == 0:
             raise DeviceError("device 'cuda' was requested but CTranslate2 sees no CUDA device; use device 'auto' or 'cpu'")
-        log("INFO", f"loading {args.model} device={device} compute_type={compute_type} cpu_threads={args.cpu_threads}")
+        log("INFO", f"loading {args.model} device={device} compute_type={compute_type} cpu_threads={args.cpu_threads} parallel={args.parallel}")
         model = WhisperModel(
             args.model,
             device=device,
             compute_type=compute_type,
             cpu_threads=args.cpu_threads,
+            # One CTranslate2 replica per request decoded at the same time (they release the GIL while they run).
+            num_workers=args.parallel,
             local_files_only=True,
         )
+        install_encoder_window()
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}"
         # CTranslate2 raises RuntimeError/ValueError for unreadable weights and for device problems alike.
@@ -481,6 +501,7 @@ def serve(args):
             "device": device,
             "computeType": compute_type,
             "cpuThreads": args.cpu_threads,
+            "parallel": args.parallel,
             "notices": notices,
             "versions": {
                 "python": sys.version.split()[0],
@@ -489,6 +510,7 @@ def serve(args):
             },
         }
     )
+    pool = ThreadPoolExecutor(args.parallel, thread_name_prefix="decode") if args.parallel > 1 else None
     while True:
         frame = channel.receive()
         if frame is None:
@@ -506,23 +528,32 @@ def serve(args):
         if op not in ("transcribe", "transcribe_batch"):
             channel.send({"type": "error", "id": rid, "code": "INVALID_STATE", "message": f"unknown op {op!r}"})
             continue
-        t0 = time.perf_counter()
-        try:
-            if op == "transcribe":
-                result = transcribe(model, header, to_float32(payload, header.get("format", "s16le")))
-            else:
-                result = transcribe_batch(model, header, payload)
-        except ValueError as exc:
-            channel.send({"type": "error", "id": rid, "code": "INVALID_AUDIO", "message": str(exc)})
-            continue
-        except Exception as exc:
-            log("ERROR", f"request {rid} failed: {type(exc).__name__}: {exc}")
-            channel.send({"type": "error", "id": rid, "code": "INFERENCE_FAILED", "message": f"{type(exc).__name__}: {exc}"})
-            continue
-        kind = "result" if op == "transcribe" else "result_batch"
-        result.update({"type": kind, "id": rid, "inferMs": round((time.perf_counter() - t0) * 1000.0, 3)})
-        channel.send(result)
+        if pool is None:
+            answer(channel, model, header, payload)
+        else:
+            pool.submit(answer, channel, model, header, payload)
 
+
+def answer(channel, model, header, payload):
+    """Decodes one request and sends its result or error (on the reading thread, or a pool thread in parallel)."""
+    op = header.get("op")
+    rid = header.get("id")
+    t0 = time.perf_counter()
+    try:
+        if op == "transcribe":
+            result = transcribe(model, header, to_float32(payload, header.get("format", "s16le")))
+        else:
+            result = transcribe_batch(model, header, payload)
+    except ValueError as exc:
+        channel.send({"type": "error", "id": rid, "code": "INVALID_AUDIO", "message": str(exc)})
+        return
+    except Exception as exc:
+        log("ERROR", f"request {rid} failed: {type(exc).__name__}: {exc}")
+        channel.send({"type": "error", "id": rid, "code": "INFERENCE_FAILED", "message": f"{type(exc).__name__}: {exc}"})
+        return
+    kind = "result" if op == "transcribe" else "result_batch"
+    result.update({"type": kind, "id": rid, "inferMs": round((time.perf_counter() - t0) * 1000.0, 3)})
+    channel.send(result)
 
 def main():
     parser = argparse.ArgumentParser(description="EchoPanel faster-whisper worker")
@@ -532,6 +563,7 @@ def main():
     parser.add_argument("--device", default="auto")
     parser.add_argument("--compute-type", default="default")
     parser.add_argument("--cpu-threads", type=int, default=0)
+    parser.add_argument("--parallel", type=int, default=1, help="requests decoded at the same time")
     args = parser.parse_args()
     if args.probe:
         probe()
