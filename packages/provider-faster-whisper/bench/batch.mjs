@@ -68,7 +68,8 @@ console.log('------- ----- - | ------------------ -------  ------- | -----------
 for (const threads of list(args.threads).map(Number)) {
   const ctx = { logger: silentLogger, configDir: process.cwd(), pythonPath: python, models, clock: systemClock, env: { ...process.env, ...extraEnv } };
   const provider = await plugin.create(
-    plugin.configSchema.parse({ device: 'cpu', computeType: 'int8', cpuThreads: threads, beamSize: Number(args.beam), inferenceTimeoutMs: 600000 }),
+    // One request at a time (no parallel replicas): a batch against the same utterances one after another.
+    plugin.configSchema.parse({ device: 'cpu', computeType: 'int8', cpuThreads: threads, parallelDecodes: 1, beamSize: Number(args.beam), inferenceTimeoutMs: 600000 }),
     ctx,
   );
   await provider.load();
