@@ -254,6 +254,20 @@ describe('DecodeScheduler', () => {
     await expect(Promise.all([partialB, finalC])).resolves.toEqual([[segment('b-partial')], [segment('c-final')]]);
   });
 
+  it('shares waiting finals out over free slots instead of one large batch', async () => {
+    const engine = new GatedEngine(8, false, 2);
+    const s = new DecodeScheduler(engine, { batchWindowMs: 0 });
+    const all = ['f1', 'f2', 'f3', 'f4'].map((f) => submit(s, f, 'final', {}));
+    await until(() => engine.waiting === 2);
+    expect(engine.calls).toEqual([
+      ['f1', 'f2'],
+      ['f3', 'f4'],
+    ]);
+    engine.release();
+    engine.release();
+    await expect(Promise.all(all)).resolves.toHaveLength(4);
+  });
+
   it('reports the engine load of finals: busy time plus what waits, over wall time', async () => {
     let now = 0;
     const engine = new GatedEngine();

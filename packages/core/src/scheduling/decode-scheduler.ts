@@ -287,7 +287,11 @@ export class DecodeScheduler {
     const batch: Pending[] = [];
     const rest: Pending[] = [];
     // Finals go without partials: on a CPU every utterance in a call adds to its time, and a final is waited for.
-    const fits = (p: Pending) => p.method === 'decode' && isOptional(p) === isOptional(head) && batch.length < this.batchCap;
+    const kin = (p: Pending) => p.method === 'decode' && isOptional(p) === isOptional(head);
+    // What waits is shared out over the free slots: two calls at once finish sooner than one twice as large.
+    const freeSlots = this.parallel - this.inFlight;
+    const size = Math.min(this.batchCap, Math.ceil(this.queue.filter(kin).length / freeSlots));
+    const fits = (p: Pending) => kin(p) && batch.length < size;
     for (const p of this.queue) (fits(p) ? batch : rest).push(p);
     this.queue = rest;
     return batch;
