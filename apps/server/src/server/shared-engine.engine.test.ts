@@ -6,7 +6,7 @@
 import { MeasuredProvider, StreamSession, type ASRProvider, type HostProvider, type StreamEvent } from '@echopanel/core';
 import { concatPcm, RECOGNIZABLE_WER, silence, SPEECH_SENTENCES, synthesizeSpeech, TranscriptPool } from '@echopanel/plugin-testkit';
 import type { SileroVadEngine } from '@echopanel/vad-silero';
-import { realFasterWhisper, realSilero } from './__fixtures__/real-engine.js';
+import { warmFasterWhisperAndSilero } from './__fixtures__/real-engine.js';
 
 const VOICES = ['en-us', 'en-gb', 'en-us+f3', 'en-us+m3'] as const;
 /** Pooled over the 4 streams × 2 sentences (100 words); measured 18 % (batching on and off alike: the voice variants). */
@@ -18,9 +18,7 @@ let provider: ASRProvider;
 let vad: SileroVadEngine;
 
 beforeAll(async () => {
-  [provider, vad] = await Promise.all([realFasterWhisper(), realSilero()]);
-  await provider.load();
-  await provider.decode!(synthesizeSpeech(SPEECH_SENTENCES[0]).samples, { sampleRate: 16000, language: 'en' });
+  [provider, vad] = await warmFasterWhisperAndSilero();
 }, 180000);
 afterAll(async () => {
   await provider?.unload();

@@ -14,7 +14,7 @@ import {
   wordErrorRate,
 } from '@echopanel/plugin-testkit';
 import type { SileroVadEngine } from '@echopanel/vad-silero';
-import { realFasterWhisper, realSilero, realWhisperCpp, standinTones, standinVoxtral } from './__fixtures__/real-engine.js';
+import { realWhisperCpp, standinTones, standinVoxtral, warmFasterWhisperAndSilero } from './__fixtures__/real-engine.js';
 
 /** Every final text below, bounded pooled by the last test (measured 8.0 % over 87 words); each one only loosely. */
 const transcripts = new TranscriptPool();
@@ -24,10 +24,7 @@ let provider: ASRProvider;
 let vad: SileroVadEngine;
 
 beforeAll(async () => {
-  [provider, vad] = await Promise.all([realFasterWhisper(), realSilero()]);
-  await provider.load();
-  // The first decode after a load is several times slower; the ModelManager's warmup does this in the server.
-  await provider.decode!(synthesizeSpeech(SPEECH_SENTENCES[0]).samples, { sampleRate: 16000, language: 'en' });
+  [provider, vad] = await warmFasterWhisperAndSilero();
 }, 180000);
 afterAll(async () => {
   await provider?.unload();

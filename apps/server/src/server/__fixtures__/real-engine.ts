@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModelResolver, findProjectPython, silentLogger, systemClock, type ASRProvider, type PluginContext } from '@echopanel/core';
+import { SPEECH_SENTENCES, synthesizeSpeech } from '@echopanel/plugin-testkit';
 import fasterWhisper from '@echopanel/provider-faster-whisper';
 import voxtral from '@echopanel/provider-voxtral';
 import whisperCpp from '@echopanel/provider-whisper-cpp';
@@ -29,6 +30,17 @@ export function pluginContext(): PluginContext {
 export async function realFasterWhisper(config: Record<string, unknown> = {}): Promise<ASRProvider> {
   const parsed = fasterWhisper.configSchema.parse({ model: 'tiny.en', beamSize: 1, ...config });
   return fasterWhisper.create(parsed, pluginContext());
+}
+
+/**
+ * The real faster-whisper provider loaded and warmed (the first decode after a load is several times slower; the
+ * ModelManager's warmup does this in the server), with the real Silero VAD, for tests of the stream pipeline.
+ */
+export async function warmFasterWhisperAndSilero(): Promise<[ASRProvider, SileroVadEngine]> {
+  const [provider, vad] = await Promise.all([realFasterWhisper(), realSilero()]);
+  await provider.load();
+  await provider.decode!(synthesizeSpeech(SPEECH_SENTENCES[0]).samples, { sampleRate: 16000, language: 'en' });
+  return [provider, vad];
 }
 
 export async function realSilero(): Promise<SileroVadEngine> {
