@@ -201,7 +201,7 @@ export class DecodeScheduler {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       withdraw?.addEventListener('abort', onWithdraw, { once: true });
-      if (stream) this.lastSubmit.set(stream, p.enqueuedAt);
+      if (stream) this.noteStream(stream, p.enqueuedAt);
       this.queue.push(p);
       this.kick(p);
     });
@@ -221,15 +221,18 @@ export class DecodeScheduler {
     else setImmediate(go);
   }
 
+  /** Remembers which streams are active (for the batch window only), forgetting the ones gone quiet. */
+  private noteStream(stream: object, at: number): void {
+    if (this.batchCap <= 1 || this.settings.batchWindowMs <= 0) return;
+    for (const [s, last] of this.lastSubmit) if (last < at - ACTIVE_STREAM_MS) this.lastSubmit.delete(s);
+    this.lastSubmit.set(stream, at);
+  }
+
   /** How long an idle engine waits for more utterances after `p` arrived. */
   private windowFor(p: Pending): number {
     if (this.batchCap <= 1 || this.settings.batchWindowMs <= 0 || p.method !== 'decode') return 0;
     if (this.queue.filter((q) => q.method === 'decode').length >= this.batchCap) return 0;
-    const since = this.now() - ACTIVE_STREAM_MS;
-    for (const [stream, at] of this.lastSubmit) {
-      if (at < since) this.lastSubmit.delete(stream);
-      else if (stream !== p.stream) return this.settings.batchWindowMs;
-    }
+    for (const stream of this.lastSubmit.keys()) if (stream !== p.stream) return this.settings.batchWindowMs;
     return 0;
   }
 
