@@ -24,6 +24,8 @@ export interface DecodeRequest {
    * instead of as one independent utterance.
    */
   readonly longForm?: boolean;
+  /** A provisional result (see `DecodeOptions.draft`): speed over accuracy. */
+  readonly draft?: boolean;
   readonly signal?: AbortSignal;
   /** Notified of restarts while decoding. */
   readonly onEvent?: (event: TranscriptionEvent) => void;
@@ -290,6 +292,7 @@ function utteranceRequest(pcm: Int16Array, opts: DecodeOptions, longForm: boolea
     prompt: opts.prompt,
     signal: opts.signal,
     ...(longForm ? { longForm } : {}),
+    ...(opts.draft ? { draft: true } : {}),
   };
 }
 

@@ -10,11 +10,18 @@ export const WHISPER_WINDOW_SECONDS = 30;
 export const ENCODER_MARGIN_SECONDS = 15;
 
 /**
+ * The margin for a draft (a partial, replaced by its final): the shortest at which no real recording looped
+ * above, at about half the encoder cost of a 3 s utterance's full margin.
+ */
+export const DRAFT_ENCODER_MARGIN_SECONDS = 8;
+
+/**
  * The encoder window (whole seconds) for `audioSeconds` of audio decoded as one independent utterance or chunk.
  * The encoder's cost grows faster than linearly with its window (tiny.en int8 on 2 cores: 30 s ≈ 340 ms,
  * 10 s ≈ 45 ms), and an utterance of a live stream is a few seconds long, so encoding the full 30 s is most
  * of a decode. Long-form decoding keeps the full window (it slides it over the recording).
  */
-export function encoderWindowSeconds(audioSeconds: number): number {
-  return Math.min(WHISPER_WINDOW_SECONDS, Math.ceil(Math.max(0, audioSeconds) + ENCODER_MARGIN_SECONDS));
+export function encoderWindowSeconds(audioSeconds: number, options: { draft?: boolean } = {}): number {
+  const margin = options.draft ? DRAFT_ENCODER_MARGIN_SECONDS : ENCODER_MARGIN_SECONDS;
+  return Math.min(WHISPER_WINDOW_SECONDS, Math.ceil(Math.max(0, audioSeconds) + margin));
 }

@@ -331,7 +331,8 @@ export class FasterWhisperProvider implements ASRProvider {
       const params: BatchItemParams = { language: p.language, wordTimestamps: p.wordTimestamps, prompt: p.prompt, encoderSeconds: p.encoderSeconds };
       return { pcm: req.pcm, params };
     });
-    const shared = { beamSize: this.beamSize, vadFilter: this.config.vadFilter };
+    // Beam width is per request: drafts (partials, batched with partials only) go greedy together.
+    const shared = { beamSize: live.every((req) => req.draft) ? 1 : this.beamSize, vadFilter: this.config.vadFilter };
     const result = await this.runOnWorker((w, signal) => w.transcribeBatch(items, shared, signal), {
       timeoutMs: this.config.inferenceTimeoutMs * live.length,
     });
@@ -346,13 +347,15 @@ export class FasterWhisperProvider implements ASRProvider {
   }
 
   private transcribeParams(req: DecodeRequest): TranscribeParams {
+    const seconds = req.pcm.length / req.sampleRate;
     return {
-      beamSize: this.beamSize,
+      // A draft (a partial its final replaces) is decoded greedily on a shorter encoder window.
+      beamSize: req.draft ? 1 : this.beamSize,
       language: req.language ?? this.config.language,
       vadFilter: this.config.vadFilter,
       wordTimestamps: req.wordTimestamps ?? false,
       prompt: req.prompt,
-      ...(req.longForm ? { conditionOnPreviousText: true } : { encoderSeconds: encoderWindowSeconds(req.pcm.length / req.sampleRate) }),
+      ...(req.longForm ? { conditionOnPreviousText: true } : { encoderSeconds: encoderWindowSeconds(seconds, { draft: req.draft }) }),
     };
   }
 

@@ -588,6 +588,8 @@ export class StreamSession {
       priority: job.kind,
       stream: this,
       ...(withdraw ? { withdraw } : {}),
+      // A partial is replaced by its final: the engine may decode it faster and less carefully.
+      ...(job.kind === 'partial' ? { draft: true } : {}),
       ...(this.opts.wordTimestamps ? { wordTimestamps: true } : {}),
     };
     const segments = await this.opts.provider.decode!(pcm, options);

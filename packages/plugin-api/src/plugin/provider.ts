@@ -109,6 +109,11 @@ export interface DecodeOptions {
   readonly prompt?: string;
   /** Seconds added to every timestamp (the utterance's offset in its stream). */
   readonly offsetSeconds?: number;
+  /**
+   * A provisional result that a later decode of the same audio replaces (a stream's partial): the provider may
+   * trade accuracy for speed, e.g. greedy search and a shorter encoder window.
+   */
+  readonly draft?: boolean;
 }
 
 /** One utterance of an {@link ASRProvider.decodeBatch} call, with its own options (prompt, offset, …). */
