@@ -26,6 +26,8 @@ export interface NativeParams {
   readonly no_context: boolean;
   readonly suppress_blank: boolean;
   readonly suppress_non_speech_tokens: boolean;
+  /** Step of the temperature fallback (re-decodes when a result looks wrong); 0 = decode once at temperature 0. */
+  readonly temperature_inc?: number;
   /** Encoder positions to run (50 per second of audio); 0 or absent = the model's 1500 (30 s). */
   readonly audio_ctx?: number;
   readonly print_progress: false;

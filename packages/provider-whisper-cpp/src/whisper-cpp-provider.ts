@@ -298,9 +298,14 @@ export class WhisperCppProvider implements ASRProvider {
 
   private params(req: DecodeRequest, threads: number, samples: number): NativeParams {
     const language = req.language ?? this.config.language ?? (this.info?.englishOnly ? 'en' : 'auto');
+    // A draft (a stream's partial, replaced by its final) is decoded greedily, once, on a shorter encoder window:
+    // a partial still decoding when the utterance ends delays its final.
+    const draft = req.draft === true;
+    const beam = draft ? 1 : this.beamSize;
     return {
-      strategy: this.beamSize > 1 ? 1 : 0,
-      ...(this.beamSize > 1 ? { beam_size: this.beamSize } : {}),
+      strategy: beam > 1 ? 1 : 0,
+      ...(beam > 1 ? { beam_size: beam } : {}),
+      ...(draft ? { temperature_inc: 0 } : {}),
       n_threads: threads,
       language: this.info?.englishOnly ? 'en' : language,
       ...(req.prompt ? { initial_prompt: req.prompt } : {}),
@@ -314,7 +319,7 @@ export class WhisperCppProvider implements ASRProvider {
       print_timestamps: false,
       format: 'detail',
       // whisper.cpp's audio_ctx counts encoder positions, 50 per second.
-      ...(req.longForm ? {} : { audio_ctx: encoderWindowSeconds(samples / 16000) * 50 }),
+      ...(req.longForm ? {} : { audio_ctx: encoderWindowSeconds(samples / 16000, { draft }) * 50 }),
     };
   }
 
