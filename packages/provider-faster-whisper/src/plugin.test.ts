@@ -10,6 +10,7 @@ describe('faster-whisper plugin', () => {
       cpuThreads: 0,
       beamSize: 5,
       vadFilter: false,
+      maxBatchSize: 8,
       chunkSeconds: 4,
       inferenceTimeoutMs: 30000,
       startTimeoutMs: 120000,
