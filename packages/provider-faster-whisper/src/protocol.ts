@@ -74,6 +74,8 @@ export interface TranscribeParams {
   readonly conditionOnPreviousText?: boolean;
   /** The encoder window in whole seconds (< 30 shortens it; absent = whisper's 30 s). */
   readonly encoderSeconds?: number;
+  /** A provisional result: decoded once at temperature 0 (no fallback), its length bounded by the audio's. */
+  readonly draft?: boolean;
 }
 
 /** An item's own options in a `transcribe_batch` request (beam size, VAD filter: the batch's). */

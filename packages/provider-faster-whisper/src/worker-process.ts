@@ -218,7 +218,7 @@ export class WorkerProcess {
    */
   async transcribeBatch(
     items: readonly { readonly pcm: Int16Array; readonly params: BatchItemParams }[],
-    shared: Pick<TranscribeParams, 'beamSize' | 'vadFilter'>,
+    shared: Pick<TranscribeParams, 'beamSize' | 'vadFilter' | 'draft'>,
     signal?: AbortSignal,
   ): Promise<BatchResultMessage> {
     const pcm = new Int16Array(items.reduce((n, item) => n + item.pcm.length, 0));

@@ -10,11 +10,12 @@ host -> worker (stdin), binary frames:
 
     op "transcribe": payload is mono PCM at 16 kHz, header["format"] "s16le" (default) or "f32le";
                      options: beamSize, language, vadFilter, wordTimestamps, prompt, conditionOnPreviousText,
-                     encoderSeconds (the encoder window, whole seconds; absent = whisper's 30 s)
+                     encoderSeconds (the encoder window, whole seconds; absent = whisper's 30 s), draft (decode once
+                     at temperature 0, length bounded by the audio's)
     op "transcribe_batch": several independent utterances in one request (see transcribe_batch): the payload is
                      the items' PCM one after another; header["items"] lists per item {"bytes", and its own
-                     language, wordTimestamps, prompt, encoderSeconds}; beamSize, vadFilter and format are the
-                     header's, for all items
+                     language, wordTimestamps, prompt, encoderSeconds}; beamSize, vadFilter, draft and format are
+                     the header's, for all items
     op "ping":       answered with {"type": "pong"}
     op "shutdown":   answered with {"type": "bye"}, then the worker exits 0
 
@@ -203,8 +204,12 @@ def transcribe(model, header, audio):
     if audio.size == 0:
         return {"segments": [], "language": header.get("language"), "languageProbability": None, "audioSeconds": 0.0}
     word_timestamps = bool(header.get("wordTimestamps", False))
+    # A draft (a partial its final replaces) is decoded once: no temperature fallback (which multiplied a draft's
+    # cost 3x on real speech), and a greedy loop stops at a length no real speech of that duration reaches.
+    draft = {"temperature": 0.0, "max_new_tokens": int(audio.size / 16000.0 * 10) + 10} if header.get("draft") else {}
     segments, info = model.transcribe(
         audio,
+        **draft,
         beam_size=int(header.get("beamSize", 1)),
         language=header.get("language") or None,
         vad_filter=bool(header.get("vadFilter", False)),
@@ -261,6 +266,9 @@ def transcribe_batch(model, header, payload):
         raise ValueError(f"item byte lengths {sizes} do not add up to the payload's {len(payload)} bytes")
     shared = {k: v for k, v in header.items() if k not in ("items", "id", "op", "bytes")}
     opts = transcribe_defaults()
+    if shared.get("draft"):
+        # Drafts take their temperature-0 result as it is (see transcribe): no thresholds send them to a fallback.
+        opts = {**opts, "compression_ratio_threshold": None, "log_prob_threshold": None}
     results = [None] * len(specs)
     requests = []
     groups = {}
