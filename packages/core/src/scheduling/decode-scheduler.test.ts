@@ -133,7 +133,7 @@ describe('DecodeScheduler', () => {
 
   it('batches what waits for a busy engine, finals first, up to the batch size', async () => {
     const engine = new GatedEngine(3);
-    const s = new DecodeScheduler(engine, { batchWindowMs: 0, maxBatchSize: 8 });
+    const s = new DecodeScheduler(engine, { batching: true, batchWindowMs: 0, maxBatchSize: 8 });
     const first = submit(s, 'first', 'final', {});
     await until(() => engine.waiting === 1);
     const partial = submit(s, 'p1', 'partial', {});
@@ -154,7 +154,7 @@ describe('DecodeScheduler', () => {
 
   it('batches finals with finals and partials with partials', async () => {
     const engine = new GatedEngine(3);
-    const s = new DecodeScheduler(engine, { batchWindowMs: 0 });
+    const s = new DecodeScheduler(engine, { batching: true, batchWindowMs: 0 });
     const first = submit(s, 'first', 'final', {});
     await until(() => engine.waiting === 1);
     const rest = [submit(s, 'p1', 'partial', {}), submit(s, 'f1', 'final', {}), submit(s, 'a1', 'ahead', {})];
@@ -171,13 +171,13 @@ describe('DecodeScheduler', () => {
 
   it('waits the batch window for other active streams, but a lone stream never waits', async () => {
     const engine = new GatedEngine(8);
-    const lone = new DecodeScheduler(engine, { batchWindowMs: 60_000 });
+    const lone = new DecodeScheduler(engine, { batching: true, batchWindowMs: 60_000 });
     const alone = submit(lone, 'alone', 'final', {});
     await until(() => engine.waiting === 1);
     engine.release();
     await alone;
 
-    const s = new DecodeScheduler(engine, { batchWindowMs: 80 });
+    const s = new DecodeScheduler(engine, { batching: true, batchWindowMs: 80 });
     const [x, y] = [{}, {}];
     // Both streams have been active: an idle engine now waits for the other's utterance.
     for (const [name, stream] of [['x0', x], ['y0', y]] as const) {
@@ -199,7 +199,7 @@ describe('DecodeScheduler', () => {
 
   it('decodes the items of a failed batch one by one: one bad utterance fails alone', async () => {
     const engine = new GatedEngine(4, true);
-    const s = new DecodeScheduler(engine, { batchWindowMs: 0 });
+    const s = new DecodeScheduler(engine, { batching: true, batchWindowMs: 0 });
     const first = submit(s, 'first', 'final', {});
     await until(() => engine.waiting === 1);
     const good = submit(s, 'good', 'final', {});
@@ -221,7 +221,7 @@ describe('DecodeScheduler', () => {
       [new GatedEngine(8), { batching: false }],
       [new GatedEngine(1), {}],
     ] as const) {
-      const s = new DecodeScheduler(engine, { batchWindowMs: 0, ...settings });
+      const s = new DecodeScheduler(engine, { batching: true, batchWindowMs: 0, ...settings });
       const all = [submit(s, 'a', 'final', {}), submit(s, 'b', 'final', {})];
       for (let i = 0; i < 2; i++) {
         await until(() => engine.waiting === 1);
@@ -256,7 +256,7 @@ describe('DecodeScheduler', () => {
 
   it('shares waiting finals out over free slots instead of one large batch', async () => {
     const engine = new GatedEngine(8, false, 2);
-    const s = new DecodeScheduler(engine, { batchWindowMs: 0 });
+    const s = new DecodeScheduler(engine, { batching: true, batchWindowMs: 0 });
     const all = ['f1', 'f2', 'f3', 'f4'].map((f) => submit(s, f, 'final', {}));
     await until(() => engine.waiting === 2);
     expect(engine.calls).toEqual([
