@@ -220,8 +220,13 @@ export class BullJobQueue implements JobQueue {
     }
   }
 
-  private async record(job: Job<JobRequest, JobResult>): Promise<JobRecord> {
+  private async record(fetched: Job<JobRequest, JobResult>): Promise<JobRecord> {
+    let job = fetched;
     const state = await job.getState();
+    // The job may have completed between the fetch and the state read: its snapshot then has no result yet.
+    if (state === 'completed' && (job.returnvalue === null || job.returnvalue === undefined)) {
+      job = (await this.queue.getJob(String(job.id))) ?? job;
+    }
     const status: JobStatus = state === 'active' || state === 'completed' || state === 'failed' ? state : 'queued';
     const finished = status === 'completed' || status === 'failed';
     return {
