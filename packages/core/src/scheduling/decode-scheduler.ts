@@ -43,9 +43,9 @@ export interface DecodeSchedulerSettings {
 }
 
 /**
- * Batching is off by default: on 2 CPU cores, faster-whisper's two parallel decodes served 8 real-time streams of
- * real speech (finals p95 2.4 s) where batches of their utterances did not (4.8 s); a CPU call's time grows with
- * every utterance in it. Turn it on for engines that batch for free (a GPU).
+ * Batching is off by default: on 2 quiet CPU cores, faster-whisper's two parallel decodes served 12 real-time
+ * streams of real speech (8 streams: finals p95 1.3 s) where batches of their utterances kept up with 6 (8 streams:
+ * 3.5 s); a CPU call's time grows with every utterance in it. Turn it on for engines that batch for free (a GPU).
  */
 export const DEFAULT_SCHEDULER_SETTINGS: DecodeSchedulerSettings = { batching: false, batchWindowMs: 30, maxBatchSize: 8, optionalMaxWaitMs: 1000 };
 
