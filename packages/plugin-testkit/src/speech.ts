@@ -31,6 +31,16 @@ export function fixtureDir(): string {
 }
 
 /**
+ * sox seeds its dither (added when it resamples to 16 bits) and its white noise with a fixed number: the same
+ * text and options give the same samples in every process. Without it, two test processes that synthesized one
+ * sentence at once replaced each other's cached file with different audio, and the engine heard a borderline
+ * sentence two ways (a jobs test compared two transcripts of "one" file and failed).
+ */
+const REPEATABLE = ['-R'];
+/** Part of the cache key: files made before the synthesis changed are not reused. */
+const SYNTHESIS_VERSION = 2;
+
+/**
  * Synthesizes speech with a known transcript using espeak-ng, converted by sox to 16 kHz mono s16 WAV
  * (cached by content). Tests use this instead of shipped recordings.
  */
@@ -41,7 +51,7 @@ export function synthesizeSpeech(text: string, options: SpeechOptions = {}): Spe
     ? (options.padSeconds as readonly [number, number])
     : [(options.padSeconds as number | undefined) ?? 0, (options.padSeconds as number | undefined) ?? 0];
   const noise = options.noise ?? 0;
-  const key = createHash('sha256').update(JSON.stringify([text, voice, wpm, padBefore, padAfter, noise])).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify([SYNTHESIS_VERSION, text, voice, wpm, padBefore, padAfter, noise])).digest('hex').slice(0, 16);
   const dir = fixtureDir();
   const wavPath = path.join(dir, `speech-${key}.wav`);
   if (!existsSync(wavPath)) {
@@ -51,14 +61,14 @@ export function synthesizeSpeech(text: string, options: SpeechOptions = {}): Spe
     const pad = padBefore > 0 || padAfter > 0 ? ['pad', String(padBefore), String(padAfter)] : [];
     if (noise > 0) {
       const base = path.join(dir, `base-${key}-${process.pid}.wav`);
-      execFileSync('sox', [raw, '-r', '16000', '-c', '1', '-b', '16', base, ...pad]);
+      execFileSync('sox', [...REPEATABLE, raw, '-r', '16000', '-c', '1', '-b', '16', base, ...pad]);
       const seconds = execFileSync('soxi', ['-D', base]).toString().trim();
       const white = path.join(dir, `white-${key}-${process.pid}.wav`);
-      execFileSync('sox', ['-n', '-r', '16000', '-c', '1', '-b', '16', white, 'synth', seconds, 'whitenoise', 'vol', String(noise)]);
-      execFileSync('sox', ['-m', base, white, '-b', '16', tmp]);
+      execFileSync('sox', [...REPEATABLE, '-n', '-r', '16000', '-c', '1', '-b', '16', white, 'synth', seconds, 'whitenoise', 'vol', String(noise)]);
+      execFileSync('sox', [...REPEATABLE, '-m', base, white, '-b', '16', tmp]);
       for (const f of [base, white]) rmSync(f, { force: true });
     } else {
-      execFileSync('sox', [raw, '-r', '16000', '-c', '1', '-b', '16', tmp, ...pad]);
+      execFileSync('sox', [...REPEATABLE, raw, '-r', '16000', '-c', '1', '-b', '16', tmp, ...pad]);
     }
     rmSync(raw, { force: true });
     renameSync(tmp, wavPath);
