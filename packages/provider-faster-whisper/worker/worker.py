@@ -205,8 +205,8 @@ def transcribe(model, header, audio):
         return {"segments": [], "language": header.get("language"), "languageProbability": None, "audioSeconds": 0.0}
     word_timestamps = bool(header.get("wordTimestamps", False))
     # A draft (a partial its final replaces) is decoded once: no temperature fallback (which multiplied a draft's
-    # cost 3x on real speech), and a greedy loop stops at a length no real speech of that duration reaches.
-    draft = {"temperature": 0.0, "max_new_tokens": int(audio.size / 16000.0 * 10) + 10} if header.get("draft") else {}
+    # cost 3x on real speech), and a repetition loop stops at a length no real speech of that duration reaches.
+    draft = {"temperature": 0.0, "max_new_tokens": draft_token_limit(audio)} if header.get("draft") else {}
     segments, info = model.transcribe(
         audio,
         **draft,
@@ -220,6 +220,11 @@ def transcribe(model, header, audio):
     with encoder_window(header.get("encoderSeconds")):
         segments = list(segments)  # decoding happens while iterating
     return result_message(segments, word_timestamps, info.language, info.language_probability, audio.size)
+
+
+def draft_token_limit(audio):
+    """New tokens a draft may generate: speech has a few per second of audio; 10 per second, plus 10, are allowed."""
+    return int(audio.size / 16000.0 * 10) + 10
 
 
 def result_message(segments, word_timestamps, language, language_probability, samples):
@@ -325,7 +330,8 @@ def batch_plan(model, header, audio, opts):
     text = header.get("prompt")
     previous = tokenizer.encode(" " + text.strip()) if text else []
     prompt = model.get_prompt(tokenizer, previous, without_timestamps=opts["without_timestamps"], prefix=opts["prefix"], hotwords=opts["hotwords"])
-    plan = {"features": features, "tokenizer": tokenizer, "prompt": prompt}
+    limit = draft_token_limit(audio) if header.get("draft") else None
+    plan = {"features": features, "tokenizer": tokenizer, "prompt": prompt, "max_new_tokens": limit}
     return (frames, word_timestamps, prompt.index(tokenizer.sot)), plan
 
 
@@ -364,6 +370,9 @@ def decode_group(model, members, frames, word_timestamps, opts):
         encoder_output = model.encode(np.stack(windows))
     tokenizers = [plan["tokenizer"] for *_, plan in members]
     prompts = [plan["prompt"] for *_, plan in members]
+    limits = [plan["max_new_tokens"] for *_, plan in members]
+    # Drafts: the longest item's limit (generate takes one); an item that reaches its own is decoded alone below.
+    max_length = model.max_length if None in limits else min(model.max_length, max(len(p) + n for p, n in zip(prompts, limits)))
     suppress = opts["suppress_tokens"]
     suppress = get_suppressed_tokens(tokenizers[0], list(suppress)) if suppress else suppress
     generated = model.model.generate(
@@ -374,7 +383,7 @@ def decode_group(model, members, frames, word_timestamps, opts):
         length_penalty=opts["length_penalty"],
         repetition_penalty=opts["repetition_penalty"],
         no_repeat_ngram_size=opts["no_repeat_ngram_size"],
-        max_length=model.max_length,
+        max_length=max_length,
         return_scores=True,
         return_no_speech_prob=True,
         suppress_blank=opts["suppress_blank"],
@@ -383,8 +392,11 @@ def decode_group(model, members, frames, word_timestamps, opts):
     )
     cr_max, logprob_min, no_speech_max = opts["compression_ratio_threshold"], opts["log_prob_threshold"], opts["no_speech_threshold"]
     out = []
-    for k, (result, tokenizer, size, (_, _, audio, _)) in enumerate(zip(generated, tokenizers, sizes, members)):
+    for k, (result, tokenizer, size, limit, (_, _, audio, _)) in enumerate(zip(generated, tokenizers, sizes, limits, members)):
         tokens = result.sequences_ids[0]
+        if limit is not None and len(tokens) >= limit:
+            out.append(None)
+            continue
         avg_logprob = result.scores[0] * (len(tokens) ** opts["length_penalty"]) / (len(tokens) + 1)
         compression_ratio = get_compression_ratio(tokenizer.decode(tokens).strip())
         # generate_with_fallback's test for trying the next temperature.
